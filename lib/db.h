@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite access shared by every program: opening with the required pragmas,
+ * the embedded migrations of db/*.sql, and settings.
+ * Lookups return 1 found, 0 not found, <0 -errno (STYLE: kcgi).
+ */
+#ifndef WGP_DB_H
+#define WGP_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+enum db_open_flags {
+	DB_RDONLY = 0,
+	DB_RDWR = 1,
+	DB_CREATE = 2,          /* create the file with mode 0640 if missing */
+};
+
+/* Opens path and sets journal_mode=WAL (writers), foreign_keys=ON,
+ * busy_timeout=5000. 0 or -errno (-ENOENT when missing and not DB_CREATE). */
+int db_open(const char *path, int flags, sqlite3 **out);
+void db_close(sqlite3 *db);
+
+/* The embedded migrations, in order (generated from db/*.sql at build time). */
+struct db_migration {
+	const char *filename;   /* "001_initial_schema.sql" */
+	const char *sql;        /* whole file text */
+};
+extern const struct db_migration db_migrations[];
+extern const int db_migrations_count;
+
+/* Applies every migration not yet in _migrations, each in one transaction,
+ * logging migration_applied / migration_skipped. *applied (may be NULL) gets
+ * the number applied. -EPROTO when the DB holds a migration this program does
+ * not know (a newer DB): nothing is changed. 0 or -errno. */
+int db_migrate(sqlite3 *db, int *applied);
+/* 0 when every known migration is applied and no unknown one is, -EPROTO when
+ * the DB is newer, -ESTALE when it needs `wgpilot migrate`. */
+int db_schema_check(sqlite3 *db);
+/* Number of applied migrations, or -errno. */
+int db_schema_version(sqlite3 *db);
+
+/* Settings (table settings). *val malloc'd. 1, 0 absent, <0. */
+int db_setting_get(sqlite3 *db, const char *key, char **val);
+/* true when the setting equals "true". */
+bool db_setting_true(sqlite3 *db, const char *key);
+int db_setting_set(sqlite3 *db, const char *key, const char *val);
+int db_setting_del(sqlite3 *db, const char *key);
+
+/* Runs sql (no parameters) e.g. "BEGIN IMMEDIATE". 0 or -EIO (logged). */
+int db_exec(sqlite3 *db, const char *sql);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Links, addresses and routes through rtnetlink (libmnl). Every call opens
+ * its own short-lived NETLINK_ROUTE socket in the caller's network
+ * namespace. Returns 0 or -errno unless said otherwise. */
+#ifndef WGP_NL_LINK_H
+#define WGP_NL_LINK_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ipnet.h"
+
+struct nl_link {
+	char name[IFNAMSIZ];
+	int index;
+	char kind[32];          /* IFLA_INFO_KIND: "wireguard", "tun", "veth", "" */
+	bool up;                /* IFF_UP */
+	bool running;           /* IFF_RUNNING / IFF_LOWER_UP */
+	unsigned mtu;
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint64_t rx_errors, tx_errors, rx_dropped, tx_dropped, multicast;
+};
+
+/* ifindex (> 0) or -ENODEV. */
+int nl_link_index(const char *ifname);
+/* One link's details. -ENODEV when absent. */
+int nl_link_get(const char *ifname, struct nl_link *out);
+/* Every link (RTM_GETLINK dump). *out malloc'd. */
+int nl_link_list(struct nl_link **out, size_t *n);
+/* RTM_NEWLINK with IFLA_INFO_KIND kind (e.g. "wireguard"), NLM_F_EXCL:
+ * -EEXIST when present, -EOPNOTSUPP when the kind is unknown to the kernel. */
+int nl_link_create(const char *ifname, const char *kind);
+int nl_link_delete(const char *ifname);
+int nl_link_set_up(const char *ifname, bool up);
+int nl_link_set_mtu(const char *ifname, unsigned mtu);
+
+/* Addresses of ifname (both families). *out malloc'd. */
+int nl_addr_list(const char *ifname, struct ipnet **out, size_t *n);
+/* Adds addr (with its prefix) to ifname; already present -> 0. */
+int nl_addr_add(const char *ifname, const struct ipnet *addr);
+int nl_addr_del(const char *ifname, const struct ipnet *addr);
+/* Makes the address set of ifname exactly want[] (adds missing first, then
+ * removes the rest; IPv6 link-local fe80::/10 addresses are left alone).
+ * *changed (may be NULL) gets the number of changes. */
+int nl_addr_sync(const char *ifname, const struct ipnet *want, size_t nwant, int *changed);
+
+/* Text for netlink errors per networking.md §9 (never NULL). */
+const char *nl_error_hint(int err);
+
+#endif
