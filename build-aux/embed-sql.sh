@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Embeds the migration files given as arguments (in order) into a C table.
 set -eu
-echo '/* Generated from db/*.sql by build-aux/embed-sql.sh -- do not edit. */'
+echo '/* Generated from the db/ migration files by build-aux/embed-sql.sh -- do not edit. */'
 echo '#include "db.h"'
 echo 'const struct db_migration db_migrations[] = {'
 for f in "$@"; do

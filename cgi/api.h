@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The API worker: one struct app per process, one struct req per request
+ * (reset by every accept), handlers routed from the table in main.c.
+ * Handlers return nothing: they always produce exactly one response through
+ * the resp_* functions.
+ */
+#ifndef WGP_API_H
+#define WGP_API_H
+
+#include <fcgiapp.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include "config.h"
+#include "keys.h"
+
+struct app {
+	struct config cfg;
+	struct master_keys keys;
+	sqlite3 *db;
+};
+
+struct user {
+	long long id;
+	char username[65];
+	char role[16];
+	bool via_api_key;
+};
+
+struct req {
+	struct app *app;
+	FCGX_Request *fcgx;
+	const char *method, *uri, *remote_addr, *origin, *host, *user_agent;
+	char path[1024];                /* URI path without the query */
+	const char *query;              /* after '?', or "" */
+	char request_id[17];            /* "req_" + 12 hex */
+	long long ids[2];               /* numeric path parameters in order */
+	int nids;
+	char *body;                     /* raw request body (NUL-terminated) */
+	size_t body_len;
+	bool authed;
+	struct user user;
+	/* response bookkeeping for the access log */
+	int status;
+	size_t bytes_out;
+	bool responded;
+	char set_cookie[1024];          /* extra Set-Cookie header, "" = none */
+	char extra_headers[256];        /* more "Name: value\r\n" lines, "" = none */
+};
+
+/* ---- responses (http.c) ---- */
+/* Sends status with a JSON body (reference stolen; NULL -> {}). */
+void resp_json(struct req *r, int status, json_t *body);
+/* Sends status with a raw body of content type ctype; extra_headers are
+ * complete "Name: value\r\n" lines or NULL. */
+void resp_raw(struct req *r, int status, const char *ctype, const char *extra_headers,
+	      const void *body, size_t len);
+/* 204 No Content. */
+void resp_empty(struct req *r, int status);
+/* The spec's error body {"error":{"code","message","request_id"}}. */
+__attribute__((format(printf, 4, 5)))
+void resp_error(struct req *r, int status, const char *code, const char *fmt, ...);
+/* Sets the session cookie (token NULL clears it) for the next response. */
+void resp_set_session(struct req *r, const char *token, long long max_age);
+
+/* Collected field errors: 400 VALIDATION_ERROR "validation failed" with fields[]. */
+struct verrs {
+	json_t *fields;                 /* array, NULL until the first error */
+};
+void verr_add(struct verrs *v, const char *field, const char *message);
+bool verr_any(const struct verrs *v);
+/* Sends the 400 and frees v. */
+void resp_verrs(struct req *r, struct verrs *v);
+void verr_free(struct verrs *v);
+
+/* ---- request bodies (body.c) ---- */
+enum ftype { FT_STRING, FT_INT, FT_BOOL };
+enum fflags {
+	FF_REQUIRED = 1u << 0,
+	FF_IMMUTABLE = 1u << 1,         /* PUT: present -> "immutable" */
+	FF_EMPTY_OK = 1u << 2,          /* "" is "not given" for optional strings */
+};
+struct field {
+	const char *key;
+	enum ftype type;
+	unsigned flags;
+	const char *(*check_str)(const char *);  /* NULL or validator */
+	const char *(*check_int)(long long);
+	const char *alias;              /* accepted second name, e.g. install_token */
+};
+#define BODY_MAX_FIELDS 24
+struct body {
+	bool has[BODY_MAX_FIELDS];
+	const char *s[BODY_MAX_FIELDS];         /* borrowed from root */
+	long long i[BODY_MAX_FIELDS];
+	bool b[BODY_MAX_FIELDS];
+	json_t *root;
+};
+/* Parses r->body as a JSON object against table: every problem (malformed
+ * JSON, not an object, unknown field, wrong type, missing required, validator
+ * failure) goes into v. 0 when the body is usable (v may still have errors
+ * the caller adds to), -1 when the JSON itself is unusable. b->root must be
+ * released with body_free. */
+int body_parse(struct req *r, const struct field *table, size_t n, struct body *b,
+	       struct verrs *v);
+void body_free(struct body *b);
+/* The value of field idx or def when absent. */
+const char *body_str(const struct body *b, int idx, const char *def);
+
+/* ---- auth.c ---- */
+/* Authenticates from the Bearer API key or the session cookie. 0 ok
+ * (r->user set), or sends 401 and returns -1. */
+int auth_require(struct req *r);
+/* Issues a session cookie for user. 0 or -1 (500 sent). */
+int auth_issue_session(struct req *r, const struct user *u);
+/* Checks the login rate limit for the client IP and records this attempt.
+ * 0 allowed, -1 limited (429 sent). */
+int auth_rate_limit(struct req *r);
+void auth_login(struct req *r);
+void auth_logout(struct req *r);
+void auth_me(struct req *r);
+
+/* ---- audit.c ---- */
+/* Writes audit_log (user r->user.id when authenticated or set, else NULL;
+ * client IP) and an INFO line with component=audit. resource NULL means
+ * "user:<r->user.id>". detail (stolen, may be NULL) is stored as JSON text. */
+void audit(struct req *r, const char *action, const char *resource, json_t *detail);
+
+/* ---- resources ---- */
+void setup_status(struct req *r);
+void setup_detect_ip(struct req *r);
+void setup_step1(struct req *r);
+void setup_step2(struct req *r);
+void setup_step3(struct req *r);
+void setup_step4(struct req *r);
+
+void networks_list(struct req *r);
+void networks_create(struct req *r);
+void networks_get(struct req *r);
+/* Shared with setup step 3: validates body and creates the network (keys,
+ * row, reconciler). On success returns the network JSON (new reference) and
+ * *id; on failure sends the error response and returns NULL. dns_default is
+ * used when the body has no dns_servers. */
+json_t *network_create_from_body(struct req *r, const char *dns_default, long long *id);
+
+void peers_list(struct req *r);
+void peers_create(struct req *r);
+void peers_get(struct req *r);
+void peers_config(struct req *r);
+void peers_qr(struct req *r);
+/* Shared with setup step 4: creates a peer in network_id from the body
+ * fields; keepalive_default applies when the body has none. Returns the peer
+ * JSON and *id, or NULL after sending the error. */
+json_t *peer_create_from_body(struct req *r, long long network_id, int keepalive_default,
+			      long long *id);
+/* Renders the client config of peer pid in network nid (malloc'd) or sends
+ * the error (404/409/500) and returns NULL. */
+char *peer_render_config(struct req *r, long long nid, long long pid, char *peer_name, size_t namesz);
+
+void status_get(struct req *r);
+/* Asks the reconciler for the live state of iface (NULL = all). Returns the
+ * reply's "interfaces" array (new reference) or NULL when unavailable. */
+json_t *status_fetch(struct req *r, const char *iface);
+
+/* ---- reconciler calls ---- */
+/* Calls op with args (stolen). 0 ok; otherwise sends nothing and returns
+ * -1 with code and message set for the caller's error response
+ * ("RECONCILER_UNAVAILABLE" on socket errors). The reply's fields are copied
+ * to code/message buffers. */
+int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], char message[256]);
+/* 503 for RECONCILER_UNAVAILABLE, else 500. */
+int reconciler_status(const char *code);
+
+#endif

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wgpilot-api.fcgi: the FastCGI API worker. With --socket it is a small
+ * pre-forking master that binds the socket and keeps --workers children
+ * alive; without it, it serves the FastCGI socket on fd 0 (spawn-fcgi).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "api.h"
+#include "db.h"
+#include "log.h"
+
+#define BODY_LIMIT (1024 * 1024)
+
+enum level {
+	LVL_P,          /* public */
+	LVL_A,          /* authenticated, also before setup completes */
+	LVL_G,          /* authenticated and setup complete */
+	LVL_GW,         /* G; viewers may not write */
+	LVL_ADM,        /* G and admin */
+};
+
+struct route {
+	const char *method;
+	const char *pattern;            /* '#' = one numeric path id */
+	void (*fn)(struct req *);
+	enum level level;
+};
+
+static const struct route routes[] = {
+	{ "GET", "/api/setup/status", setup_status, LVL_P },
+	{ "GET", "/api/setup/detect-ip", setup_detect_ip, LVL_P },
+	{ "POST", "/api/setup/step/1", setup_step1, LVL_P },
+	{ "POST", "/api/setup/admin", setup_step1, LVL_P },
+	{ "POST", "/api/setup/step/2", setup_step2, LVL_A },
+	{ "PUT", "/api/setup/server", setup_step2, LVL_A },
+	{ "POST", "/api/setup/step/3", setup_step3, LVL_A },
+	{ "POST", "/api/setup/network", setup_step3, LVL_A },
+	{ "POST", "/api/setup/step/4", setup_step4, LVL_A },
+	{ "POST", "/api/setup/peer", setup_step4, LVL_A },
+	{ "POST", "/api/auth/login", auth_login, LVL_P },
+	{ "POST", "/api/auth/logout", auth_logout, LVL_P },
+	{ "GET", "/api/auth/me", auth_me, LVL_A },
+	{ "GET", "/api/networks", networks_list, LVL_G },
+	{ "POST", "/api/networks", networks_create, LVL_GW },
+	{ "GET", "/api/networks/#", networks_get, LVL_G },
+	{ "GET", "/api/networks/#/peers", peers_list, LVL_G },
+	{ "POST", "/api/networks/#/peers", peers_create, LVL_GW },
+	{ "GET", "/api/networks/#/peers/#", peers_get, LVL_G },
+	{ "GET", "/api/networks/#/peers/#/config", peers_config, LVL_GW },
+	{ "GET", "/api/networks/#/peers/#/qr", peers_qr, LVL_GW },
+	{ "GET", "/api/status", status_get, LVL_G },
+};
+
+static const char *const id_names[] = { "network", "peer" };
+
+/* Matches path against pattern, collecting ids. 1 match, 0 no match,
+ * -1 matched the shape but an id is not decimal (message in bad). */
+static int route_match(const char *pattern, const char *path, struct req *r, const char **bad)
+{
+	int nids = 0;
+
+	while (*pattern && *path) {
+		if (*pattern == '#') {
+			const char *end = strchrnul(path, '/');
+			char *num_end;
+			long long v;
+
+			if (end == path)
+				return 0;
+			errno = 0;
+			v = strtoll(path, &num_end, 10);
+			if (num_end != end || errno || v <= 0 || *path == '+' || *path == '-'
+			    || *path == ' ') {
+				*bad = id_names[nids < 2 ? nids : 1];
+				v = -1;
+			}
+			if (nids < 2)
+				r->ids[nids] = v;
+			nids++;
+			pattern++;
+			path = end;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	if (*pattern || *path)
+		return 0;
+	r->nids = nids;
+	return *bad ? -1 : 1;
+}
+
+static bool setup_complete(struct req *r)
+{
+	return db_setting_true(r->app->db, "setup_complete");
+}
+
+/* Cookie-authenticated writes must come from our own origin (CSRF). */
+static bool origin_ok(struct req *r)
+{
+	const char *o = r->origin;
+
+	if (r->user.via_api_key || !o || !*o || strcmp(r->method, "GET") == 0)
+		return true;
+	if (!r->host)
+		return false;
+	if (strncmp(o, "https://", 8) == 0)
+		o += 8;
+	else if (strncmp(o, "http://", 7) == 0)
+		o += 7;
+	else
+		return false;
+	return strcmp(o, r->host) == 0;
+}
+
+static int check_level(struct req *r, enum level lvl)
+{
+	if (lvl == LVL_P)
+		return 0;
+	if (auth_require(r) < 0)
+		return -1;
+	if (!origin_ok(r)) {
+		resp_error(r, 403, "FORBIDDEN", "cross-origin request refused");
+		return -1;
+	}
+	if (lvl == LVL_A)
+		return 0;
+	if (!setup_complete(r)) {
+		resp_error(r, 403, "SETUP_REQUIRED", "setup is not complete");
+		return -1;
+	}
+	if (lvl == LVL_GW && strcmp(r->user.role, "admin") != 0 && strcmp(r->method, "GET") != 0) {
+		resp_error(r, 403, "FORBIDDEN", "read-only role");
+		return -1;
+	}
+	if (lvl == LVL_ADM && strcmp(r->user.role, "admin") != 0) {
+		resp_error(r, 403, "FORBIDDEN", "admin role required");
+		return -1;
+	}
+	return 0;
+}
+
+static bool has_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	return ct && strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';');
+}
+
+/* Reads the body into r->body. 0, or -1 after sending the error. */
+static int read_body(struct req *r)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", r->fcgx->envp);
+	long long len = cl && *cl ? strtoll(cl, NULL, 10) : 0;
+	int got;
+
+	if (len <= 0)
+		return 0;
+	if (len > BODY_LIMIT) {
+		resp_error(r, 413, "VALIDATION_ERROR", "request body too large (limit 1 MiB)");
+		return -1;
+	}
+	if (!has_json_type(FCGX_GetParam("CONTENT_TYPE", r->fcgx->envp))) {
+		resp_error(r, 400, "VALIDATION_ERROR", "Content-Type must be application/json");
+		return -1;
+	}
+	r->body = malloc((size_t)len + 1);
+	if (!r->body) {
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		return -1;
+	}
+	got = FCGX_GetStr(r->body, (int)len, r->fcgx->in);
+	r->body_len = got > 0 ? (size_t)got : 0;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static void dispatch(struct req *r)
+{
+	const struct route *shape = NULL;
+
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *bad = NULL;
+		int m = route_match(routes[i].pattern, r->path, r, &bad);
+
+		if (m == 0)
+			continue;
+		if (m < 0) {
+			resp_error(r, 400, "VALIDATION_ERROR", "invalid %s ID", bad);
+			return;
+		}
+		if (strcmp(routes[i].method, r->method) != 0) {
+			shape = &routes[i];
+			continue;
+		}
+		if (check_level(r, routes[i].level) < 0 || read_body(r) < 0)
+			return;
+		routes[i].fn(r);
+		if (!r->responded)
+			resp_error(r, 500, "INTERNAL_ERROR", "handler sent no response");
+		return;
+	}
+	if (shape)
+		resp_error(r, 405, "METHOD_NOT_ALLOWED", "method %s not allowed", r->method);
+	else
+		resp_error(r, 404, "NOT_FOUND", "no such endpoint");
+}
+
+static const char *param(FCGX_Request *f, const char *name)
+{
+	return FCGX_GetParam(name, f->envp);
+}
+
+static void req_init(struct req *r, struct app *app, FCGX_Request *f)
+{
+	unsigned char rnd[6];
+	const char *q;
+	size_t plen;
+
+	memset(r, 0, sizeof *r);
+	r->app = app;
+	r->fcgx = f;
+	r->method = param(f, "REQUEST_METHOD");
+	r->uri = param(f, "REQUEST_URI");
+	r->remote_addr = param(f, "REMOTE_ADDR");
+	r->origin = param(f, "HTTP_ORIGIN");
+	r->host = param(f, "HTTP_HOST");
+	r->user_agent = param(f, "HTTP_USER_AGENT");
+	if (!r->method)
+		r->method = "GET";
+	if (!r->uri)
+		r->uri = "/";
+	if (!r->remote_addr)
+		r->remote_addr = "";
+	q = strchr(r->uri, '?');
+	plen = q ? (size_t)(q - r->uri) : strlen(r->uri);
+	if (plen >= sizeof r->path)
+		plen = sizeof r->path - 1;
+	memcpy(r->path, r->uri, plen);
+	r->path[plen] = '\0';
+	r->query = q ? q + 1 : "";
+	randombytes_buf(rnd, sizeof rnd);
+	memcpy(r->request_id, "req_", 4);
+	sodium_bin2hex(r->request_id + 4, 13, rnd, sizeof rnd);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void access_log(struct req *r, const struct timespec *t0)
+{
+	enum log_level l = r->status >= 500 ? LOG_ERROR : r->status >= 400 ? LOG_WARN : LOG_INFO;
+
+	if (!log_enabled(l))
+		return;
+	log_ev(l, "http", "http_request",
+	       json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:f,s:I,s:s}", "request_id", r->request_id,
+			 "method", r->method, "path", r->path, "remote_addr", r->remote_addr,
+			 "user_agent", r->user_agent ? r->user_agent : "", "status", r->status,
+			 "duration_ms", ms_since(t0), "bytes_written", (json_int_t)r->bytes_out,
+			 "user", r->authed ? r->user.username : ""));
+}
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int app_open(struct app *app)
+{
+	int err;
+
+	if (crypto_init() < 0) {
+		log_error("main", "crypto_init_failed", NULL);
+		return -1;
+	}
+	if ((err = master_load(app->cfg.master_key_file, &app->keys)) < 0) {
+		log_error("main", "master_key_unavailable",
+			  json_pack("{s:s,s:s,s:s}", "path", app->cfg.master_key_file,
+				    "error", strerror(-err), "hint", "run `wgpilot init` first"));
+		return -1;
+	}
+	if ((err = db_open(app->cfg.db_path, DB_RDWR, &app->db)) < 0) {
+		log_error("main", "database_open_failed",
+			  json_pack("{s:s,s:s}", "path", app->cfg.db_path, "error", strerror(-err)));
+		return -1;
+	}
+	err = db_schema_check(app->db);
+	if (err == -EPROTO) {
+		log_error("main", "database_newer_than_program",
+			  json_pack("{s:s}", "hint", "upgrade wgpilot; this DB was written by a newer version"));
+		return -1;
+	}
+	if (err < 0) {
+		log_error("main", "database_not_migrated",
+			  json_pack("{s:s}", "hint", "run `wgpilot migrate` (or `wgpilot init`)"));
+		return -1;
+	}
+	return 0;
+}
+
+/* The accept loop of one worker process. */
+static int serve(struct app *app, int sock)
+{
+	FCGX_Request f;
+
+	if (app_open(app) < 0)
+		return 1;
+	FCGX_InitRequest(&f, sock, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!stopping && FCGX_Accept_r(&f) >= 0) {
+		struct timespec t0;
+		struct req r;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		req_init(&r, app, &f);
+		dispatch(&r);
+		access_log(&r, &t0);
+		if (r.body) {
+			sodium_memzero(r.body, r.body_len);     /* may hold passwords */
+			free(r.body);
+		}
+		FCGX_Finish_r(&f);
+	}
+	db_close(app->db);
+	master_wipe(&app->keys);
+	return 0;
+}
+
+/* Pre-forking master: keeps n workers alive until SIGTERM. */
+static int supervise(struct app *app, int sock, int n)
+{
+	pid_t *kids = calloc((size_t)n, sizeof *kids);
+	int status;
+
+	if (!kids)
+		return 1;
+	while (!stopping) {
+		for (int i = 0; i < n; i++) {
+			if (kids[i] > 0)
+				continue;
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				signal(SIGTERM, on_term);
+				signal(SIGINT, on_term);
+				_exit(serve(app, sock));
+			}
+			if (kids[i] < 0) {
+				kids[i] = 0;
+				sleep(1);
+			}
+		}
+		pid_t pid = wait(&status);
+		for (int i = 0; pid > 0 && i < n; i++) {
+			if (kids[i] != pid)
+				continue;
+			kids[i] = 0;
+			if (!stopping)
+				log_warn("main", "worker_exited", json_pack("{s:i,s:i}", "pid", (int)pid,
+					 "status", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
+			if (!stopping && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				sleep(1);       /* a worker that cannot start: do not spin */
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGTERM);
+	while (wait(&status) > 0 || errno == EINTR)
+		;
+	free(kids);
+	log_info("main", "api_stopped", NULL);
+	return 0;
+}
+
+static void usage(FILE *to)
+{
+	fputs("usage: wgpilot-api.fcgi [--config FILE] [--data-dir DIR] [--log-level L]\n"
+	      "                        [--dev-mode] [--socket PATH --workers N]\n"
+	      "Without --socket it serves the FastCGI socket on fd 0 (spawn-fcgi).\n", to);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "dev-mode", no_argument, NULL, 'D' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *config = NULL, *data_dir = NULL, *level = NULL, *sock_path = NULL;
+	int dev = -1, workers = 2, opt, sock = 0;
+	struct config_errors errs = { .n = 0 };
+	static struct app app;
+	struct sigaction sa = { .sa_handler = on_term };
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'd': data_dir = optarg; break;
+		case 'l': level = optarg; break;
+		case 'D': dev = 1; break;
+		case 's': sock_path = optarg; break;
+		case 'w': workers = atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || workers < 1 || workers > 64) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(&app.cfg, config, data_dir, level, dev, &errs) < 0) {
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "wgpilot-api: config: %s%s%s (line %d)\n", errs.e[i].key,
+				errs.e[i].key[0] ? ": " : "", errs.e[i].message, errs.e[i].line);
+		return 1;
+	}
+	log_setup(log_level_parse(app.cfg.log_level) < 0 ? LOG_INFO : log_level_parse(app.cfg.log_level),
+		  strcmp(app.cfg.log_format, "text") != 0);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0) {
+		log_error("main", "fcgx_init_failed", NULL);
+		return 1;
+	}
+	if (!sock_path)
+		return serve(&app, 0);
+	unlink(sock_path);
+	mode_t old = umask(0117);       /* socket mode 0660 */
+	sock = FCGX_OpenSocket(sock_path, 128);
+	umask(old);
+	if (sock < 0) {
+		log_error("main", "socket_failed", json_pack("{s:s}", "path", sock_path));
+		return 1;
+	}
+	log_info("main", "api_started", json_pack("{s:s,s:i,s:i}", "socket", sock_path,
+						  "workers", workers, "pid", (int)getpid()));
+	return supervise(&app, sock, workers);
+}

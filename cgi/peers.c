@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/* /api/networks/{id}/peers (api.md §6, peers.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+#include "api.h"
+#include "db.h"
+#include "ipnet.h"
+#include "log.h"
+#include "model.h"
+#include "qr.h"
+#include "validate.h"
+#include "wgconf.h"
+
+#define ONLINE_WINDOW 180       /* seconds since the last handshake (peers.md §7) */
+
+/* Live state of one kernel peer, looked up by public key. */
+struct live {
+	long long last_handshake, rx, tx;
+};
+
+static json_t *live_peers_of(json_t *ifaces, const char *iface)
+{
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(ifaces, i, it)
+		if (json_is_string(json_object_get(it, "name"))
+		    && strcmp(json_string_value(json_object_get(it, "name")), iface) == 0)
+			return json_object_get(it, "peers");
+	return NULL;
+}
+
+static struct live live_lookup(json_t *peers, const char *public_key)
+{
+	struct live l = { 0 };
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(peers, i, p) {
+		const char *k = json_string_value(json_object_get(p, "public_key"));
+		if (k && strcmp(k, public_key) == 0) {
+			l.last_handshake = json_integer_value(json_object_get(p, "last_handshake"));
+			l.rx = json_integer_value(json_object_get(p, "rx_bytes"));
+			l.tx = json_integer_value(json_object_get(p, "tx_bytes"));
+			break;
+		}
+	}
+	return l;
+}
+
+static json_t *peer_json(const struct peer *p, struct live l)
+{
+	long long now = (long long)time(NULL);
+	json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b,s:I,s:I,s:I,"
+			      "s:o,s:I,s:I,s:s,s:s}",
+			      "id", (json_int_t)p->id, "network_id", (json_int_t)p->network_id,
+			      "name", p->name, "email", p->email, "public_key", p->public_key,
+			      "allowed_ips", p->allowed_ips, "endpoint", p->endpoint,
+			      "persistent_keepalive", p->persistent_keepalive, "role", p->role,
+			      "site_networks", p->site_networks, "enabled", p->enabled,
+			      "online", l.last_handshake > 0 && now - l.last_handshake < ONLINE_WINDOW,
+			      "last_handshake", (json_int_t)l.last_handshake,
+			      "transfer_rx", (json_int_t)l.rx, "transfer_tx", (json_int_t)l.tx,
+			      "expires_at", p->expires_at ? json_integer(p->expires_at) : json_null(),
+			      "created_at", (json_int_t)p->created_at, "updated_at", (json_int_t)p->updated_at,
+			      "tunnel_type", p->tunnel_type, "split_cidrs", p->split_cidrs);
+	return o;
+}
+
+/* Loads the network of the path; 1 found, else the response is sent. */
+static int load_network(struct req *r, struct network *n)
+{
+	int found = model_network_get(r->app->db, r->ids[0], n);
+
+	if (found < 0)
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+	else if (found == 0)
+		resp_error(r, 404, "NETWORK_NOT_FOUND", "network %lld not found", r->ids[0]);
+	return found;
+}
+
+static int load_peer(struct req *r, struct peer *p)
+{
+	int found = model_peer_get(r->app->db, r->ids[0], r->ids[1], p);
+
+	if (found < 0)
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+	else if (found == 0)
+		resp_error(r, 404, "PEER_NOT_FOUND", "peer %lld not found in network %lld",
+			   r->ids[1], r->ids[0]);
+	return found;
+}
+
+/* The live peers of network n (new reference) or NULL when disabled/unknown. */
+static json_t *live_of_network(struct req *r, const struct network *n)
+{
+	json_t *ifs, *peers;
+
+	if (!n->enabled || !(ifs = status_fetch(r, n->iface)))
+		return NULL;
+	peers = live_peers_of(ifs, n->iface);
+	json_incref(peers);
+	json_decref(ifs);
+	return peers;
+}
+
+/* GET /api/networks/{id}/peers — 200 array; 404 NETWORK_NOT_FOUND. */
+void peers_list(struct req *r)
+{
+	struct network n;
+	struct peer *v;
+	size_t cnt;
+	json_t *arr, *live;
+
+	if (load_network(r, &n) != 1)
+		return;
+	if (model_peer_list(r->app->db, n.id, &v, &cnt) < 0) {
+		network_free(&n);
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return;
+	}
+	live = live_of_network(r, &n);
+	arr = json_array();
+	for (size_t i = 0; i < cnt; i++)
+		json_array_append_new(arr, peer_json(&v[i], live_lookup(live, v[i].public_key)));
+	json_decref(live);
+	peers_free(v, cnt);
+	network_free(&n);
+	resp_json(r, 200, arr);
+}
+
+/* GET /api/networks/{id}/peers/{pid} — 200; 404 NETWORK_/PEER_NOT_FOUND. */
+void peers_get(struct req *r)
+{
+	struct network n;
+	struct peer p;
+	json_t *live;
+
+	if (load_network(r, &n) != 1)
+		return;
+	if (load_peer(r, &p) == 1) {
+		live = live_of_network(r, &n);
+		resp_json(r, 200, peer_json(&p, live_lookup(live, p.public_key)));
+		json_decref(live);
+		peer_free(&p);
+	}
+	network_free(&n);
+}
+
+enum { PF_NAME, PF_EMAIL, PF_ROLE, PF_KEEPALIVE, PF_SITES, PF_EXPIRES, PF_TUNNEL, PF_SPLIT, PF__MAX };
+static const struct field create_fields[PF__MAX] = {
+	[PF_NAME] = { "name", FT_STRING, FF_REQUIRED, v_name, NULL, NULL },
+	[PF_EMAIL] = { "email", FT_STRING, 0, v_email, NULL, NULL },
+	[PF_ROLE] = { "role", FT_STRING, 0, v_peer_role, NULL, NULL },
+	[PF_KEEPALIVE] = { "persistent_keepalive", FT_INT, 0, NULL, v_keepalive, NULL },
+	[PF_SITES] = { "site_networks", FT_STRING, 0, v_cidr_list, NULL, NULL },
+	[PF_EXPIRES] = { "expires_in", FT_STRING, FF_EMPTY_OK, NULL, NULL, NULL },
+	[PF_TUNNEL] = { "tunnel_type", FT_STRING, 0, v_tunnel_type, NULL, NULL },
+	[PF_SPLIT] = { "split_cidrs", FT_STRING, 0, v_cidr_list, NULL, NULL },
+};
+
+/* Every address used in network_id (networking.md §4). 0 or -errno. */
+static int used_addresses(sqlite3 *db, long long network_id, struct ipnet **used, size_t *nused)
+{
+	struct peer *v;
+	size_t cnt, total = 0;
+	int err = model_peer_list(db, network_id, &v, &cnt);
+
+	*used = NULL;
+	*nused = 0;
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < cnt; i++) {
+		struct ipnet *items;
+		size_t k;
+		struct ipnet *grown;
+
+		if (ipnet_parse_list(v[i].allowed_ips, &items, &k, NULL) < 0)
+			continue;
+		grown = realloc(*used, (total + k) * sizeof **used + 1);
+		if (!grown) {
+			free(items);
+			err = -ENOMEM;
+			break;
+		}
+		*used = grown;
+		memcpy(*used + total, items, k * sizeof *items);
+		total += k;
+		free(items);
+	}
+	*nused = total;
+	peers_free(v, cnt);
+	return err;
+}
+
+/* Keys of a new peer: sealed private key and PSK, plain public key. */
+static int peer_keys(struct req *r, struct peer *p)
+{
+	uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN], psk[WG_KEY_LEN];
+	char b64[WG_KEY_B64_LEN + 1];
+
+	key_generate_private(priv);
+	key_public_from_private(pub, priv);
+	key_generate_psk(psk);
+	key_to_b64(b64, priv);
+	p->private_key = secret_seal(r->app->keys.enc, b64);
+	key_to_b64(b64, psk);
+	p->preshared_key = secret_seal(r->app->keys.enc, b64);
+	key_to_b64(p->public_key, pub);
+	sodium_memzero(b64, sizeof b64);
+	sodium_memzero(priv, sizeof priv);
+	sodium_memzero(psk, sizeof psk);
+	return p->private_key && p->preshared_key ? 0 : -ENOMEM;
+}
+
+/* Allocates the address and inserts the row in one BEGIN IMMEDIATE
+ * transaction, so concurrent creations never share an address.
+ * 0, or -1 with the response sent. */
+static int peer_insert(struct req *r, const struct network *n, struct peer *p)
+{
+	struct ipnet subnet, addr, *used = NULL;
+	char ip[IPNET_STRLEN];
+	size_t nused;
+	int err;
+
+	if (ipnet_parse_cidr(&subnet, n->subnet) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "stored subnet is invalid");
+		return -1;
+	}
+	if (db_exec(r->app->db, "BEGIN IMMEDIATE") < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database busy");
+		return -1;
+	}
+	if (used_addresses(r->app->db, n->id, &used, &nused) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		goto rollback;
+	}
+	err = ipnet_alloc(&subnet, used, nused, &addr);
+	free(used);
+	if (err < 0) {
+		resp_error(r, 409, "IP_POOL_EXHAUSTED", "no available IPs in subnet %s", n->subnet);
+		goto rollback;
+	}
+	ipaddr_format(ip, &addr);
+	p->allowed_ips = wgconf_server_allowed_ips(ip, p->role, p->site_networks);
+	if (!p->allowed_ips) {
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		goto rollback;
+	}
+	err = model_peer_insert(r->app->db, p);
+	if (err == -EEXIST) {
+		resp_error(r, 409, "PEER_ALREADY_EXISTS", "a peer with this public key exists");
+		goto rollback;
+	}
+	if (err < 0 || db_exec(r->app->db, "COMMIT") < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		goto rollback;
+	}
+	return 0;
+rollback:
+	db_exec(r->app->db, "ROLLBACK");
+	return -1;
+}
+
+/* Validates the body into p; -1 after sending the 400. */
+static int peer_from_body(struct req *r, struct peer *p, int keepalive_default)
+{
+	struct verrs v = { 0 };
+	struct body b;
+	long long secs = 0;
+
+	body_parse(r, create_fields, PF__MAX, &b, &v);
+	if (b.has[PF_EXPIRES] && parse_duration(b.s[PF_EXPIRES], &secs) < 0)
+		verr_add(&v, "expires_in", DURATION_MSG);
+	if (b.has[PF_SITES] && b.s[PF_SITES][0]
+	    && strcmp(body_str(&b, PF_ROLE, "client"), "site-gateway") != 0)
+		verr_add(&v, "site_networks", "only allowed for role site-gateway");
+	if (b.has[PF_SPLIT] && b.s[PF_SPLIT][0]
+	    && strcmp(body_str(&b, PF_TUNNEL, "full"), "split") != 0)
+		verr_add(&v, "split_cidrs", "only allowed for tunnel_type split");
+	if (verr_any(&v)) {
+		body_free(&b);
+		resp_verrs(r, &v);
+		return -1;
+	}
+	snprintf(p->name, sizeof p->name, "%s", b.s[PF_NAME]);
+	snprintf(p->email, sizeof p->email, "%s", body_str(&b, PF_EMAIL, ""));
+	snprintf(p->role, sizeof p->role, "%s", body_str(&b, PF_ROLE, "client"));
+	snprintf(p->tunnel_type, sizeof p->tunnel_type, "%s", body_str(&b, PF_TUNNEL, "full"));
+	p->persistent_keepalive = b.has[PF_KEEPALIVE] ? (int)b.i[PF_KEEPALIVE] : keepalive_default;
+	p->site_networks = strdup(body_str(&b, PF_SITES, ""));
+	p->split_cidrs = strdup(body_str(&b, PF_SPLIT, ""));
+	if (p->site_networks)
+		list_normalize(p->site_networks, strlen(p->site_networks) + 1, p->site_networks);
+	if (p->split_cidrs)
+		list_normalize(p->split_cidrs, strlen(p->split_cidrs) + 1, p->split_cidrs);
+	p->expires_at = secs ? (long long)time(NULL) + secs : 0;
+	p->enabled = true;
+	body_free(&b);
+	if (!p->site_networks || !p->split_cidrs) {
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *peer_create_from_body(struct req *r, long long network_id, int keepalive_default, long long *id)
+{
+	struct network n;
+	struct peer p = { .network_id = network_id };
+	char code[48], msg[256], res[40];
+	json_t *out = NULL;
+	int found = model_network_get(r->app->db, network_id, &n);
+
+	if (found <= 0) {
+		if (found < 0)
+			resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		else
+			resp_error(r, 404, "NETWORK_NOT_FOUND", "network %lld not found", network_id);
+		return NULL;
+	}
+	if (peer_from_body(r, &p, keepalive_default) < 0)
+		goto out;
+	if (peer_keys(r, &p) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		goto out;
+	}
+	if (peer_insert(r, &n, &p) < 0)
+		goto out;
+	if (reconciler_call(r, "apply_peer", json_pack("{s:I,s:I}", "network_id", (json_int_t)n.id,
+			    "peer_id", (json_int_t)p.id), code, msg) < 0) {
+		model_peer_delete(r->app->db, n.id, p.id);
+		resp_error(r, reconciler_status(code), reconciler_status(code) == 503 ? code
+			   : "WG_PEER_ADD_FAILED", "%s", msg);
+		goto out;
+	}
+	log_info("handler", "peer_created", json_pack("{s:I,s:s,s:I,s:s,s:s}", "peer_id",
+		 (json_int_t)p.id, "peer_name", p.name, "network_id", (json_int_t)n.id,
+		 "public_key", p.public_key, "allowed_ips", p.allowed_ips));
+	snprintf(res, sizeof res, "peer:%lld", p.id);
+	audit(r, "peer.created", res, json_pack("{s:s,s:I,s:s}", "name", p.name,
+	      "network_id", (json_int_t)n.id, "allowed_ips", p.allowed_ips));
+	*id = p.id;
+	out = peer_json(&p, (struct live){ 0 });
+out:
+	peer_free(&p);
+	network_free(&n);
+	return out;
+}
+
+/* POST /api/networks/{id}/peers — 201 peer; 400 VALIDATION_ERROR; 404
+ * NETWORK_NOT_FOUND; 409 IP_POOL_EXHAUSTED; 500 WG_PEER_ADD_FAILED and 503
+ * RECONCILER_UNAVAILABLE (row removed again). */
+void peers_create(struct req *r)
+{
+	long long id;
+	json_t *p = peer_create_from_body(r, r->ids[0], 0, &id);
+
+	if (p)
+		resp_json(r, 201, p);
+}
+
+/* site_networks of every other enabled site gateway (peers.md §3). */
+static int other_sites(sqlite3 *db, const struct peer *self, char ***out, size_t *n)
+{
+	struct peer *v;
+	size_t cnt, k = 0;
+	int err = model_peer_list(db, self->network_id, &v, &cnt);
+
+	*out = NULL;
+	*n = 0;
+	if (err < 0)
+		return err;
+	*out = calloc(cnt + 1, sizeof **out);
+	for (size_t i = 0; *out && i < cnt; i++)
+		if (v[i].id != self->id && v[i].enabled && strcmp(v[i].role, "site-gateway") == 0
+		    && v[i].site_networks[0])
+			(*out)[k++] = strdup(v[i].site_networks);
+	*n = k;
+	peers_free(v, cnt);
+	return *out ? 0 : -ENOMEM;
+}
+
+static char *open_secret(struct req *r, const char *stored)
+{
+	char *plain = NULL;
+
+	return secret_open(r->app->keys.enc, stored, &plain) == 0 ? plain : NULL;
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
+char *peer_render_config(struct req *r, long long nid, long long pid, char *peer_name, size_t namesz)
+{
+	struct network n;
+	struct peer p;
+	char **sites = NULL, *allowed = NULL, *pub_ip = NULL, *priv = NULL, *psk = NULL, *conf = NULL;
+	char addr[IPNET_STRLEN];
+	size_t nsites = 0;
+	struct ipnet first;
+
+	r->ids[0] = nid;
+	r->ids[1] = pid;
+	if (load_network(r, &n) != 1)
+		return NULL;
+	if (load_peer(r, &p) != 1) {
+		network_free(&n);
+		return NULL;
+	}
+	snprintf(peer_name, namesz, "%s", p.name);
+	if (!p.private_key[0]) {
+		resp_error(r, 409, "PEER_CONFIG_UNAVAILABLE",
+			   "peer %lld has no private key (imported); its config cannot be generated", pid);
+		goto out;
+	}
+	priv = open_secret(r, p.private_key);
+	psk = open_secret(r, p.preshared_key);
+	if (!priv || !psk) {
+		log_error("handler", "key_decrypt_failed", json_pack("{s:I,s:s}", "peer_id",
+			  (json_int_t)p.id, "hint", "master key does not match this database"));
+		resp_error(r, 500, "INTERNAL_ERROR", "cannot decrypt the peer's keys");
+		goto out;
+	}
+	if (other_sites(r->app->db, &p, &sites, &nsites) < 0 || ipnet_parse(&first, p.allowed_ips) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "cannot read the peer's network");
+		goto out;
+	}
+	ipaddr_format(addr, &first);
+	allowed = wgconf_client_allowed_ips(n.mode, p.tunnel_type, n.subnet, p.split_cidrs,
+					    (const char *const *)sites, nsites);
+	db_setting_get(r->app->db, "public_ip", &pub_ip);
+	conf = allowed ? wgconf_client_render(&(struct wgconf_client){
+		.peer_name = p.name, .private_key = priv, .address = addr,
+		.dns = n.dns_servers, .server_public_key = n.public_key, .preshared_key = psk,
+		.allowed_ips = allowed, .endpoint_host = pub_ip ? pub_ip : "",
+		.listen_port = n.listen_port, .keepalive = p.persistent_keepalive }) : NULL;
+	if (!conf)
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+out:
+	for (size_t i = 0; i < nsites; i++)
+		free(sites[i]);
+	free(sites);
+	free(allowed);
+	free(pub_ip);
+	free_secret(priv);
+	free_secret(psk);
+	peer_free(&p);
+	network_free(&n);
+	return conf;
+}
+
+/* GET …/peers/{pid}/config — 200 text/plain attachment; 404; 409
+ * PEER_CONFIG_UNAVAILABLE (imported peer). */
+void peers_config(struct req *r)
+{
+	char name[72], fname[128], hdr[200];
+	char *conf = peer_render_config(r, r->ids[0], r->ids[1], name, sizeof name);
+
+	if (!conf)
+		return;
+	wgconf_filename(fname, sizeof fname, name);
+	snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s\"\r\n", fname);
+	resp_raw(r, 200, "text/plain; charset=utf-8", hdr, conf, strlen(conf));
+	free_secret(conf);
+}
+
+/* GET …/peers/{pid}/qr — 200 image/png 256x256; 404; 409 as config. */
+void peers_qr(struct req *r)
+{
+	char name[72];
+	char *conf = peer_render_config(r, r->ids[0], r->ids[1], name, sizeof name);
+	unsigned char *png = NULL;
+	size_t len = 0;
+
+	if (!conf)
+		return;
+	if (qr_png(conf, &png, &len) < 0)
+		resp_error(r, 500, "INTERNAL_ERROR", "cannot render the QR code");
+	else
+		resp_raw(r, 200, "image/png", NULL, png, len);
+	free_secret(conf);
+	free(png);
+}

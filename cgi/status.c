@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /api/status (api.md §8): live peer state from the reconciler merged
+ * with the DB's names. */
+#include <string.h>
+#include <time.h>
+#include "api.h"
+#include "model.h"
+
+#define ONLINE_WINDOW 180
+
+static json_t *find_iface(json_t *ifaces, const char *name)
+{
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(ifaces, i, it) {
+		const char *n = json_string_value(json_object_get(it, "name"));
+		if (n && strcmp(n, name) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+static const struct peer *find_peer(const struct peer *v, size_t n, const char *key)
+{
+	for (size_t i = 0; key && i < n; i++)
+		if (strcmp(v[i].public_key, key) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static json_t *status_peers(struct req *r, const struct network *n, json_t *kif)
+{
+	long long now = (long long)time(NULL);
+	json_t *out = json_array(), *kp;
+	struct peer *v = NULL;
+	size_t cnt = 0, i;
+
+	model_peer_list(r->app->db, n->id, &v, &cnt);
+	json_array_foreach(json_object_get(kif, "peers"), i, kp) {
+		const char *key = json_string_value(json_object_get(kp, "public_key"));
+		const struct peer *p = find_peer(v, cnt, key);
+		long long hs = json_integer_value(json_object_get(kp, "last_handshake"));
+		const char *ep = json_string_value(json_object_get(kp, "endpoint"));
+
+		json_array_append_new(out, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:b}",
+			"peer_id", (json_int_t)(p ? p->id : 0), "name", p ? p->name : "",
+			"public_key", key ? key : "", "endpoint", ep ? ep : "",
+			"last_handshake", (json_int_t)hs,
+			"transfer_rx", json_integer_value(json_object_get(kp, "rx_bytes")),
+			"transfer_tx", json_integer_value(json_object_get(kp, "tx_bytes")),
+			"online", hs > 0 && now - hs < ONLINE_WINDOW));
+	}
+	peers_free(v, cnt);
+	return out;
+}
+
+/* GET /api/status — 200; networks the reconciler cannot read are up:false. */
+void status_get(struct req *r)
+{
+	struct network *v;
+	size_t n;
+	json_t *ifaces, *nets;
+
+	if (model_network_list(r->app->db, &v, &n) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return;
+	}
+	ifaces = status_fetch(r, NULL);
+	nets = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *kif = v[i].enabled ? find_iface(ifaces, v[i].iface) : NULL;
+		bool up = kif && json_is_true(json_object_get(kif, "up"));
+
+		json_array_append_new(nets, json_pack("{s:I,s:s,s:s,s:b,s:b,s:i,s:o}",
+			"id", (json_int_t)v[i].id, "name", v[i].name, "interface", v[i].iface,
+			"enabled", v[i].enabled, "up", up, "listen_port", v[i].listen_port,
+			"peers", kif ? status_peers(r, &v[i], kif) : json_array()));
+	}
+	json_decref(ifaces);
+	networks_free(v, n);
+	resp_json(r, 200, json_pack("{s:o}", "networks", nets));
+}

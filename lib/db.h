@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SQLite access shared by every program: opening with the required pragmas,
- * the embedded migrations of db/*.sql, and settings.
+ * the embedded migrations of db/NNN_*.sql files, and settings.
  * Lookups return 1 found, 0 not found, <0 -errno (STYLE: kcgi).
  */
 #ifndef WGP_DB_H
@@ -21,7 +21,7 @@ enum db_open_flags {
 int db_open(const char *path, int flags, sqlite3 **out);
 void db_close(sqlite3 *db);
 
-/* The embedded migrations, in order (generated from db/*.sql at build time). */
+/* The embedded migrations, in order (generated from db/NNN_*.sql files at build time). */
 struct db_migration {
 	const char *filename;   /* "001_initial_schema.sql" */
 	const char *sql;        /* whole file text */
@@ -49,5 +49,13 @@ int db_setting_del(sqlite3 *db, const char *key);
 
 /* Runs sql (no parameters) e.g. "BEGIN IMMEDIATE". 0 or -EIO (logged). */
 int db_exec(sqlite3 *db, const char *sql);
+
+/* Maps an SQLite result code to -errno (CONSTRAINT -> -EEXIST, BUSY -> -EBUSY,
+ * CORRUPT/NOTADB -> -EBADMSG, CANTOPEN -> -ENOENT, others -EIO). */
+int db_rc_errno(int rc);
+/* sqlite3_prepare_v2 that logs failures. 0 or -errno. */
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* Logs ERROR db_error with the operation and SQLite's message (never values). */
+void db_log_error(sqlite3 *db, const char *op);
 
 #endif

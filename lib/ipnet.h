@@ -45,15 +45,23 @@ bool ipnet_is_private4(const struct ipnet *n);
 
 /* Parses a comma-separated CIDR list (spaces around items allowed, empty items
  * rejected; an empty string gives 0 items). *out malloc'd (caller frees).
- * 0 or -EINVAL (then *bad_item, if given, points into s at the bad item). */
+ * 0 or -EINVAL (then *bad_item, if given, points into s at the bad item),
+ * or -ENOMEM. */
 int ipnet_parse_list(const char *s, struct ipnet **out, size_t *n, const char **bad_item);
+/* One step of a comma-list walk, for validators that must not allocate.
+ * Start with *cur = s (NULL when s is ""); each call copies the next item,
+ * trimmed of spaces, into item, points *start (if given) at it in s, and
+ * advances *cur (NULL after the last item). 0, or -EINVAL for an empty item
+ * or one too long to be an address. */
+int ipnet_list_next(const char **cur, char item[static IPNET_STRLEN], const char **start);
 
 /*
  * Allocator (networking.md §4): used = the addresses of every CIDR in every
  * peer's allowed_ips (the caller parses them; entries outside the subnet are
  * ignored). Walks up from server+1 and returns the first address that is not
  * used, not the network address, not the server and not the broadcast, as a
- * /32 (/128) in *out. 0, or -ENOSPC when the subnet is full.
+ * /32 (/128) in *out. 0, or -ENOSPC when the subnet is full (-EINVAL for a
+ * bad subnet, -ENOMEM).
  */
 int ipnet_alloc(const struct ipnet *subnet, const struct ipnet *used, size_t nused,
                 struct ipnet *out);

@@ -15,10 +15,11 @@ struct jwt_claims {
 enum jwt_result { JWT_OK = 0, JWT_INVALID = -1, JWT_EXPIRED = -2 };
 
 /* header {"alg":"HS256","typ":"JWT"} . claims . HMAC-SHA256(key).
- * Returns a malloc'd token (caller frees), NULL on ENOMEM. */
+ * Returns a malloc'd token (caller frees), NULL on ENOMEM or for claims that
+ * jwt_verify would refuse (sub <= 0, username > 64 or role > 15 bytes). */
 char *jwt_sign(const uint8_t key[static 32], const struct jwt_claims *c);
 /* Checks shape, alg == HS256 exactly (rejects "none" and all others), the MAC
- * in constant time, then exp > now. Fills *c on JWT_OK. */
+ * in constant time, then exp > now. Fills *c (may be NULL) on JWT_OK only. */
 enum jwt_result jwt_verify(const uint8_t key[static 32], const char *token,
                            long long now, struct jwt_claims *c);
 

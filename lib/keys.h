@@ -42,6 +42,11 @@ int key_is_zero(const uint8_t key[static WG_KEY_LEN]);
 /* HKDF-SHA256 (RFC 5869): extract with salt, expand with info, out_len <= 255*32. */
 void hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
                  const char *salt, const char *info);
+/* The same with byte-string salt and info (which may hold NUL bytes); NULL is
+ * allowed for a zero length. out_len > 255*32 fills out with zeros. */
+void hkdf_sha256_raw(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
+                     const uint8_t *salt, size_t salt_len,
+                     const uint8_t *info, size_t info_len);
 
 /* Keys derived from the master secret. */
 struct master_keys {
@@ -52,8 +57,11 @@ struct master_keys {
  * 0; -ENOENT missing; -EINVAL short/long file; other -errno. */
 int master_load(const char *path, struct master_keys *keys);
 /* Creates path with 32 random bytes, mode 0640, only if absent (O_EXCL).
- * gid >= 0 chowns the file to root:gid. 1 created, 0 already there, -errno. */
+ * gid >= 0 chowns the file to root:gid; gid_t is unsigned, so pass (gid_t)-1
+ * (the chown(2) "no change" value) to skip that. 1 created, 0 already there,
+ * -errno (a file that could not be completed is removed again). */
 int master_create(const char *path, gid_t gid);
+/* Zeroes both derived keys; NULL is ignored. */
 void master_wipe(struct master_keys *keys);
 
 /* Encrypts a NUL-terminated secret: "" stays "", else "sb1:" + base64(nonce|mac|ct).
@@ -67,7 +75,8 @@ int secret_open(const uint8_t key[static 32], const char *stored, char **plain);
 /* 1 when stored is legacy plaintext that secret_seal should replace. */
 int secret_is_legacy(const char *stored);
 
-/* Argon2id string hash of pw (crypto_pwhash_str). 0, -ENOMEM. */
+/* Argon2id string hash of pw (crypto_pwhash_str); a limit of 0 means the
+ * libsodium INTERACTIVE value. 0, -ENOMEM, -EINVAL (limit out of range). */
 int pw_hash(char out[static PWHASH_STR_LEN], const char *pw,
             unsigned long long opslimit, size_t memlimit);
 /* 0 when pw matches hash, -EACCES when not, -EINVAL for a malformed hash. */

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Links and addresses through rtnetlink (libmnl). Each call opens its own
+ * NETLINK_ROUTE socket, sends one request with a fresh sequence number and
+ * reads until the kernel's ACK (or NLMSG_DONE for dumps); mnl_cb_run checks
+ * the sequence number and port id of every reply and turns NLMSG_ERROR into
+ * the kernel's errno.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include "nl-link.h"
+
+#define NL_RXBUF 32768          /* large enough for any dump part the kernel sends */
+#define NL_DUMP_TRIES 3         /* a dump interrupted by a change is redone */
+
+struct nl_sock {
+	struct mnl_socket *nl;
+	unsigned portid;
+	unsigned seq;
+};
+
+static int nl_open(struct nl_sock *s)
+{
+	int ret = 0;
+
+	s->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!s->nl)
+		return -errno;
+	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		mnl_socket_close(s->nl);
+		s->nl = NULL;
+		return ret;
+	}
+	s->portid = mnl_socket_get_portid(s->nl);
+	s->seq = (unsigned)time(NULL);
+	return 0;
+}
+
+static void nl_close(struct nl_sock *s)
+{
+	if (s->nl)
+		mnl_socket_close(s->nl);
+	s->nl = NULL;
+}
+
+/*
+ * Sends nlh (NLM_F_ACK added unless it is a dump) and runs cb (may be NULL)
+ * on each reply message until the ACK or NLMSG_DONE. 0 or -errno (the
+ * kernel's for an NLMSG_ERROR, -EINTR for an interrupted dump).
+ */
+static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char *buf;
+	ssize_t n;
+	int ret;
+
+	nlh->nlmsg_seq = ++s->seq;
+	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	buf = malloc(NL_RXBUF);
+	if (!buf)
+		return -ENOMEM;
+	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (;;) {
+		n = mnl_socket_recvfrom(s->nl, buf, NL_RXBUF);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		errno = 0;
+		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, s->portid, cb, data);
+		if (ret < 0) {
+			ret = errno ? -errno : -EPROTO;
+			goto out;
+		}
+		if (ret == MNL_CB_STOP) {
+			ret = 0;
+			goto out;
+		}
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* One request on a socket of its own. */
+static int nl_request(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	struct nl_sock s;
+	int ret;
+
+	ret = nl_open(&s);
+	if (ret < 0)
+		return ret;
+	ret = nl_talk(&s, nlh, cb, data);
+	nl_close(&s);
+	return ret;
+}
+
+static bool nl_ifname_ok(const char *ifname)
+{
+	size_t len = ifname ? strlen(ifname) : 0;
+
+	return len > 0 && len < IFNAMSIZ;
+}
+
+/* An RTM_*LINK request for ifname (by name, so one round trip suffices). */
+static struct nlmsghdr *nl_link_msg(char *buf, uint16_t type, uint16_t flags,
+                                    const char *ifname, struct ifinfomsg **ifi)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
+	(*ifi)->ifi_family = AF_UNSPEC;
+	if (ifname)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	return nlh;
+}
+
+/* ---- links ------------------------------------------------------------------ */
+
+struct nl_attrs {
+	const struct nlattr **tb;
+	unsigned max;
+};
+
+/* Indexes attributes by type; types newer than our headers are skipped. */
+static int nl_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct nl_attrs *a = data;
+	unsigned type = mnl_attr_get_type(attr);
+
+	if (type <= a->max)
+		a->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* Copies a string attribute into out (NUL-terminated, truncated to fit). */
+static void nl_attr_strcpy(char *out, size_t size, const struct nlattr *attr)
+{
+	const char *s = mnl_attr_get_payload(attr);
+	size_t len = mnl_attr_get_payload_len(attr);
+
+	len = strnlen(s, len);
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, s, len);
+	out[len] = '\0';
+}
+
+static void nl_link_stats(struct nl_link *l, const struct nlattr *a64, const struct nlattr *a32)
+{
+	struct rtnl_link_stats64 s64 = { 0 };
+	struct rtnl_link_stats s32 = { 0 };
+
+	/* memcpy: the payload is only 4-byte aligned, and older kernels send a
+	 * shorter struct. */
+	if (a64) {
+		memcpy(&s64, mnl_attr_get_payload(a64),
+		       mnl_attr_get_payload_len(a64) < sizeof(s64) ? mnl_attr_get_payload_len(a64) : sizeof(s64));
+	} else if (a32) {
+		memcpy(&s32, mnl_attr_get_payload(a32),
+		       mnl_attr_get_payload_len(a32) < sizeof(s32) ? mnl_attr_get_payload_len(a32) : sizeof(s32));
+		s64.rx_bytes = s32.rx_bytes;
+		s64.tx_bytes = s32.tx_bytes;
+		s64.rx_packets = s32.rx_packets;
+		s64.tx_packets = s32.tx_packets;
+		s64.rx_errors = s32.rx_errors;
+		s64.tx_errors = s32.tx_errors;
+		s64.rx_dropped = s32.rx_dropped;
+		s64.tx_dropped = s32.tx_dropped;
+		s64.multicast = s32.multicast;
+	}
+	l->rx_bytes = s64.rx_bytes;
+	l->tx_bytes = s64.tx_bytes;
+	l->rx_packets = s64.rx_packets;
+	l->tx_packets = s64.tx_packets;
+	l->rx_errors = s64.rx_errors;
+	l->tx_errors = s64.tx_errors;
+	l->rx_dropped = s64.rx_dropped;
+	l->tx_dropped = s64.tx_dropped;
+	l->multicast = s64.multicast;
+}
+
+/* Fills l from an RTM_NEWLINK message. 0 or -EPROTO. */
+static int nl_link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
+{
+	const struct nlattr *tb[IFLA_MAX + 1] = { 0 }, *info[IFLA_INFO_MAX + 1] = { 0 };
+	struct nl_attrs a = { tb, IFLA_MAX }, ai = { info, IFLA_INFO_MAX };
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi) ||
+	    mnl_attr_parse(nlh, sizeof(*ifi), nl_attr_cb, &a) < 0 || !tb[IFLA_IFNAME])
+		return -EPROTO;
+	memset(l, 0, sizeof(*l));
+	l->index = ifi->ifi_index;
+	l->up = ifi->ifi_flags & IFF_UP;
+	l->running = ifi->ifi_flags & (IFF_RUNNING | IFF_LOWER_UP);
+	nl_attr_strcpy(l->name, sizeof(l->name), tb[IFLA_IFNAME]);
+	if (tb[IFLA_MTU] && mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) == 0)
+		l->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_LINKINFO] && mnl_attr_parse_nested(tb[IFLA_LINKINFO], nl_attr_cb, &ai) >= 0 &&
+	    info[IFLA_INFO_KIND])
+		nl_attr_strcpy(l->kind, sizeof(l->kind), info[IFLA_INFO_KIND]);
+	nl_link_stats(l, tb[IFLA_STATS64], tb[IFLA_STATS]);
+	return 0;
+}
+
+struct nl_link_list {
+	struct nl_link *links;
+	size_t n, cap;
+	int err;
+};
+
+static int nl_link_one_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_link_list *list = data;
+
+	if (list->n || nl_link_parse(nlh, list->links) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	list->n = 1;
+	return MNL_CB_OK;
+}
+
+int nl_link_get(const char *ifname, struct nl_link *out)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nl_link_list list = { out, 0, 1, 0 };
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	int ret;
+
+	if (!nl_ifname_ok(ifname))
+		return -EINVAL;
+	nlh = nl_link_msg(buf, RTM_GETLINK, 0, ifname, &ifi);
+	ret = nl_request(nlh, nl_link_one_cb, &list);
+	if (!ret && !list.n)
+		ret = -ENODEV;
+	return ret;
+}
+
+int nl_link_index(const char *ifname)
+{
+	struct nl_link l;
+	int ret = nl_link_get(ifname, &l);
+
+	return ret < 0 ? ret : l.index;
+}
+
+static int nl_link_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_link_list *list = data;
+	struct nl_link *grown;
+
+	if (list->n == list->cap) {
+		list->cap = list->cap ? list->cap * 2 : 16;
+		grown = reallocarray(list->links, list->cap, sizeof(*grown));
+		if (!grown) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		list->links = grown;
+	}
+	if (nl_link_parse(nlh, &list->links[list->n]) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	list->n++;
+	return MNL_CB_OK;
+}
+
+int nl_link_list(struct nl_link **out, size_t *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nl_link_list list = { 0 };
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	int ret = -EINTR, tries;
+
+	*out = NULL;
+	*n = 0;
+	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
+		list.n = 0;
+		nlh = nl_link_msg(buf, RTM_GETLINK, NLM_F_DUMP, NULL, &ifi);
+		ret = nl_request(nlh, nl_link_list_cb, &list);
+	}
+	if (ret < 0) {
+		free(list.links);
+		return ret;
+	}
+	*out = list.links;
+	*n = list.n;
+	return 0;
+}
+
+int nl_link_create(const char *ifname, const char *kind)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *linkinfo;
+
+	if (!nl_ifname_ok(ifname) || !kind || !*kind || strlen(kind) >= sizeof(((struct nl_link *)0)->kind))
+		return -EINVAL;
+	nlh = nl_link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifname, &ifi);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, linkinfo);
+	return nl_request(nlh, NULL, NULL);
+}
+
+int nl_link_delete(const char *ifname)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+
+	if (!nl_ifname_ok(ifname))
+		return -EINVAL;
+	return nl_request(nl_link_msg(buf, RTM_DELLINK, 0, ifname, &ifi), NULL, NULL);
+}
+
+int nl_link_set_up(const char *ifname, bool up)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!nl_ifname_ok(ifname))
+		return -EINVAL;
+	nlh = nl_link_msg(buf, RTM_NEWLINK, 0, ifname, &ifi);
+	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	return nl_request(nlh, NULL, NULL);
+}
+
+int nl_link_set_mtu(const char *ifname, unsigned mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!nl_ifname_ok(ifname))
+		return -EINVAL;
+	nlh = nl_link_msg(buf, RTM_NEWLINK, 0, ifname, &ifi);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_request(nlh, NULL, NULL);
+}
+
+/* ---- addresses ---------------------------------------------------------------- */
+
+static size_t nl_addr_len(int family)
+{
+	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+struct nl_addr_list {
+	int index;
+	struct ipnet *addrs;
+	size_t n, cap;
+};
+
+static int nl_addr_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 }, *addr;
+	struct nl_attrs a = { tb, IFA_MAX };
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct nl_addr_list *list = data;
+	struct ipnet *grown;
+	size_t alen;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa) ||
+	    mnl_attr_parse(nlh, sizeof(*ifa), nl_attr_cb, &a) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	alen = nl_addr_len(ifa->ifa_family);
+	/* IFA_LOCAL is the local address; IFA_ADDRESS may be a p2p peer. */
+	addr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if ((int)ifa->ifa_index != list->index || !alen || !addr)
+		return MNL_CB_OK;
+	if (mnl_attr_get_payload_len(addr) != alen) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	if (list->n == list->cap) {
+		list->cap = list->cap ? list->cap * 2 : 8;
+		grown = reallocarray(list->addrs, list->cap, sizeof(*grown));
+		if (!grown) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		list->addrs = grown;
+	}
+	memset(&list->addrs[list->n], 0, sizeof(*grown));
+	list->addrs[list->n].family = ifa->ifa_family;
+	list->addrs[list->n].prefix = ifa->ifa_prefixlen;
+	memcpy(list->addrs[list->n].addr, mnl_attr_get_payload(addr), alen);
+	list->n++;
+	return MNL_CB_OK;
+}
+
+int nl_addr_list(const char *ifname, struct ipnet **out, size_t *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nl_addr_list list = { 0 };
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	int ret, tries;
+
+	*out = NULL;
+	*n = 0;
+	ret = list.index = nl_link_index(ifname);
+	if (ret < 0)
+		return ret;
+	ret = -EINTR;
+	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
+		list.n = 0;
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_GETADDR;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		ifa->ifa_family = AF_UNSPEC;
+		ifa->ifa_index = (unsigned)list.index;
+		ret = nl_request(nlh, nl_addr_list_cb, &list);
+	}
+	if (ret < 0) {
+		free(list.addrs);
+		return ret;
+	}
+	*out = list.addrs;
+	*n = list.n;
+	return 0;
+}
+
+static int nl_addr_change(const char *ifname, const struct ipnet *addr, uint16_t type, uint16_t flags)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	size_t alen = nl_addr_len(addr->family);
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	int index;
+
+	if (!alen || addr->prefix > alen * 8)
+		return -EINVAL;
+	index = nl_link_index(ifname);
+	if (index < 0)
+		return index;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)addr->family;
+	ifa->ifa_prefixlen = (uint8_t)addr->prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned)index;
+	/* Both, equal: a plain (not point-to-point) address. */
+	mnl_attr_put(nlh, IFA_LOCAL, alen, addr->addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr->addr);
+	return nl_request(nlh, NULL, NULL);
+}
+
+int nl_addr_add(const char *ifname, const struct ipnet *addr)
+{
+	return nl_addr_change(ifname, addr, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+}
+
+int nl_addr_del(const char *ifname, const struct ipnet *addr)
+{
+	return nl_addr_change(ifname, addr, RTM_DELADDR, 0);
+}
+
+static bool nl_addr_eq(const struct ipnet *a, const struct ipnet *b)
+{
+	return a->family == b->family && a->prefix == b->prefix &&
+	       !memcmp(a->addr, b->addr, nl_addr_len(a->family));
+}
+
+static bool nl_addr_in(const struct ipnet *a, const struct ipnet *set, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (nl_addr_eq(a, &set[i]))
+			return true;
+	return false;
+}
+
+static bool nl_addr_is_linklocal6(const struct ipnet *a)
+{
+	return a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80;
+}
+
+/* Adds the members of want[] missing from ifname; counts them in *changed. */
+static int nl_addr_add_missing(const char *ifname, const struct ipnet *want, size_t nwant,
+                               int *changed)
+{
+	struct ipnet *have = NULL;
+	size_t nhave, i;
+	int ret;
+
+	ret = nl_addr_list(ifname, &have, &nhave);
+	for (i = 0; !ret && i < nwant; i++) {
+		if (nl_addr_in(&want[i], have, nhave) || nl_addr_in(&want[i], want, i))
+			continue;
+		ret = nl_addr_add(ifname, &want[i]);
+		if (!ret)
+			(*changed)++;
+	}
+	free(have);
+	return ret;
+}
+
+int nl_addr_sync(const char *ifname, const struct ipnet *want, size_t nwant, int *changed)
+{
+	struct ipnet *have = NULL;
+	size_t nhave = 0, i;
+	bool removed4 = false;
+	int n = 0, ret;
+
+	ret = nl_addr_add_missing(ifname, want, nwant, &n);
+	if (ret < 0)
+		goto out;
+	ret = nl_addr_list(ifname, &have, &nhave);
+	if (ret < 0)
+		goto out;
+	for (i = 0; i < nhave; i++) {
+		if (nl_addr_is_linklocal6(&have[i]) || nl_addr_in(&have[i], want, nwant))
+			continue;
+		ret = nl_addr_del(ifname, &have[i]);
+		if (ret == -EADDRNOTAVAIL) {
+			ret = 0;        /* already gone with its primary, see below */
+			continue;
+		}
+		if (ret < 0)
+			goto out;
+		n++;
+		removed4 |= have[i].family == AF_INET;
+	}
+	/* Removing a primary IPv4 address also removes the secondaries of its
+	 * subnet (unless promote_secondaries is set), which can take an address
+	 * added above with it: put such addresses back. */
+	if (removed4)
+		ret = nl_addr_add_missing(ifname, want, nwant, &n);
+out:
+	if (changed)
+		*changed = n;
+	free(have);
+	return ret;
+}
+
+/* ---- error hints (networking.md §9) ----------------------------------------- */
+
+static const struct {
+	int err;
+	const char *hint;
+} nl_hints[] = {
+	{ EPERM, "missing CAP_NET_ADMIN — check AmbientCapabilities of the unit" },
+	{ EEXIST, "interface already exists — look for orphaned WG interfaces (`ip link show`)" },
+	{ ENODEV, "wireguard module not loaded — `modprobe wireguard`" },
+	{ EADDRINUSE, "listen port already bound — `ss -ulnp | grep <port>`" },
+	{ ENOBUFS, "too many interfaces — `ip link | wc -l`" },
+	{ EINVAL, "invalid configuration — check key format and allowed IPs" },
+	{ ENOENT, "module not loaded — `modprobe wireguard` or kernel ≥ 5.6" },
+	{ EACCES, "process needs CAP_NET_ADMIN" },
+	{ EBUSY, "interface busy — another process uses it" },
+};
+
+const char *nl_error_hint(int err)
+{
+	size_t i;
+
+	if (err < 0)
+		err = -err;
+	for (i = 0; i < sizeof(nl_hints) / sizeof(nl_hints[0]); i++)
+		if (nl_hints[i].err == err)
+			return nl_hints[i].hint;
+	return "unknown netlink error — see `dmesg | tail -20`";
+}

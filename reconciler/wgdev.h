@@ -67,6 +67,13 @@ struct wg_device {
 
 /* Frees the peers, their allowed IPs, and dev itself; wipes the keys. NULL-safe. */
 void wgdev_free(struct wg_device *dev);
+/* Appends a zeroed peer to dev->peers (amortised O(1): the capacity is
+ * implied by npeers, so only grow arrays through these two helpers).
+ * Returns the new peer, valid until the next append; NULL on ENOMEM
+ * (dev unchanged). */
+struct wg_peer *wgdev_peer_append(struct wg_device *dev);
+/* Appends a zeroed entry to peer->allowed, like wgdev_peer_append. */
+struct ipnet *wgpeer_allowed_append(struct wg_peer *peer);
 
 struct wg_backend {
 	const char *name;               /* "kernel" | "userspace" */
@@ -88,14 +95,21 @@ struct wg_backend {
 
 /* The userspace backend (uapi.c). binary is the implementation to start
  * (e.g. "/usr/bin/wireguard-go"); sockdir its UAPI directory
- * ("/var/run/wireguard"). Both strings must outlive the backend. */
+ * ("/var/run/wireguard"). Both strings must outlive the backend. There is
+ * one userspace backend: a later call replaces the configuration. */
 const struct wg_backend *uapi_backend(const char *binary, const char *sockdir);
 
 /* UAPI text protocol pieces, exposed for tests and fuzzing (no I/O). */
-/* Builds the "set=1\n...\n\n" request for dev. malloc'd, NULL on ENOMEM. */
+/* Builds the "set=1\n...\n\n" request for dev. malloc'd, NULL on ENOMEM or
+ * EINVAL (an endpoint or allowed IP of unknown family). It holds the private
+ * and preshared keys in hex: sodium_memzero it before free. */
 char *uapi_build_set(const struct wg_device *dev);
 /* Parses a "get=1" reply (key=value lines up to a blank line, including
- * "errno=N"). *dev malloc'd. 0, -EPROTO malformed, or -N for errno=N != 0. */
+ * "errno=N"). *dev malloc'd (NULL on error). 0, -EPROTO malformed, -EINVAL
+ * ifname too long, -ENOMEM, or -N for errno=N != 0 (wireguard-go sends
+ * errno=-N; both signs are accepted). Unknown keys are ignored, malformed
+ * values of known keys rejected. Peer flags reflect what was read:
+ * HAS_PSK when the PSK is non-zero, HAS_ENDPOINT, HAS_KEEPALIVE when > 0. */
 int uapi_parse_get(const char *text, size_t len, const char *ifname, struct wg_device **dev);
 
 #endif
