@@ -337,17 +337,23 @@ static int config_parse_duration(const char *s, long long *seconds)
 static int config_set_string(struct config *c, const struct config_key *k, const char *v,
                              char *msg, size_t msgsz)
 {
+	const char *why = NULL;
 	size_t len = strlen(v);
 
+	if (len >= k->size) {
+		snprintf(msg, msgsz, "too long (at most %zu bytes)", k->size - 1);
+		return -EINVAL;
+	}
 	if ((k->flags & CF_NONEMPTY) && len == 0)
-		return snprintf(msg, msgsz, "must not be empty"), -EINVAL;
-	if (len >= k->size)
-		return snprintf(msg, msgsz, "too long (at most %zu bytes)", k->size - 1), -EINVAL;
-	if (config_has_ctl(v))
-		return snprintf(msg, msgsz, "must not contain control characters"), -EINVAL;
-	if (k->type == CT_LISTEN && !config_listen_ok(v))
-		return snprintf(msg, msgsz, "must be host:port, [ipv6]:port or :port "
-		                "(port 1-65535)"), -EINVAL;
+		why = "must not be empty";
+	else if (config_has_ctl(v))
+		why = "must not contain control characters";
+	else if (k->type == CT_LISTEN && !config_listen_ok(v))
+		why = "must be host:port, [ipv6]:port or :port (port 1-65535)";
+	if (why) {
+		snprintf(msg, msgsz, "%s", why);
+		return -EINVAL;
+	}
 	memcpy(config_field(c, k), v, len + 1);
 	return 0;
 }
@@ -419,9 +425,9 @@ static int config_set_enum(struct config *c, const struct config_key *k, const c
 			return 0;
 		}
 	}
-	used = (size_t)snprintf(msg, msgsz, "must be one of:");
-	for (const char *const *ch = k->choices; *ch && used < msgsz; ch++)
-		used += (size_t)snprintf(msg + used, msgsz - used, " %s", *ch);
+	used = (size_t)snprintf(msg, msgsz, "must be one of: %s", k->choices[0]);
+	for (const char *const *ch = k->choices + 1; *ch && used < msgsz; ch++)
+		used += (size_t)snprintf(msg + used, msgsz - used, ", %s", *ch);
 	return -EINVAL;
 }
 
@@ -511,257 +517,153 @@ void config_set_data_dir(struct config *c, const char *dir)
 /* ---- the YAML file ------------------------------------------------------ */
 
 struct config_walk {
-	yaml_parser_t parser;
+	yaml_document_t *doc;
 	struct config *c;
 	struct config_errors *errs;
-	const char *text;               /* for the line of a reader error */
 	unsigned long long seen_keys;   /* bit per config_key_id */
 	unsigned long long seen_sections; /* bit per first key of a section */
 };
 
-typedef int config_pair_fn(struct config_walk *w, const char *section, const yaml_event_t *key);
-
-static int config_line(const yaml_event_t *ev)
+static int config_line(const yaml_node_t *n)
 {
-	return (int)ev->start_mark.line + 1;
+	return (int)n->start_mark.line + 1;
 }
 
-static const char *config_node_kind(const yaml_event_t *ev)
+static const char *config_node_kind(const yaml_node_t *n)
 {
-	switch (ev->type) {
-	case YAML_SEQUENCE_START_EVENT:
+	if (n->type == YAML_SEQUENCE_NODE)
 		return "a sequence";
-	case YAML_MAPPING_START_EVENT:
-		return "a mapping";
-	case YAML_ALIAS_EVENT:
-		return "an alias";
-	default:
-		return "a scalar";
-	}
+	return n->type == YAML_MAPPING_NODE ? "a mapping" : "a scalar";
 }
 
 /* A plain empty/~/null scalar: YAML's null, read as "". */
-static bool config_is_null(const yaml_event_t *ev)
+static bool config_node_null(const yaml_node_t *n)
 {
-	const char *v = (const char *)ev->data.scalar.value;
+	const char *v = (const char *)n->data.scalar.value;
 
-	if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
 	       !strcmp(v, "NULL");
 }
 
-/* The next event; -EINVAL on a syntax error (reported by the caller of
- * config_walk), -ENOMEM. */
-static int config_walk_next(struct config_walk *w, yaml_event_t *ev)
-{
-	if (yaml_parser_parse(&w->parser, ev))
-		return 0;
-	return w->parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
-}
-
-/* Consumes the rest of the node that start opened (nothing for a scalar). */
-static int config_walk_skip(struct config_walk *w, const yaml_event_t *start)
-{
-	int depth = start->type == YAML_SEQUENCE_START_EVENT ||
-	            start->type == YAML_MAPPING_START_EVENT;
-	yaml_event_t ev;
-	int rc;
-
-	while (depth > 0) {
-		rc = config_walk_next(w, &ev);
-		if (rc < 0)
-			return rc;
-		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
-			depth++;
-		else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
-			depth--;
-		yaml_event_delete(&ev);
-	}
-	return 0;
-}
-
-/* Reads and skips the next node. */
-static int config_walk_skip_next(struct config_walk *w)
-{
-	yaml_event_t ev;
-	int rc = config_walk_next(w, &ev);
-
-	if (rc < 0)
-		return rc;
-	rc = config_walk_skip(w, &ev);
-	yaml_event_delete(&ev);
-	return rc;
-}
-
 /* "key: value" inside section: validates and applies the value. */
-static int config_walk_key(struct config_walk *w, const char *section, const yaml_event_t *kev)
+static void config_walk_key(struct config_walk *w, const char *section, const yaml_node_t *kn,
+                            const yaml_node_t *vn)
 {
-	const char *key = (const char *)kev->data.scalar.value;
+	const char *key = (const char *)kn->data.scalar.value, *value;
 	const struct config_key *k = NULL;
 	char name[sizeof(((struct config_error *)0)->key)], msg[128];
-	yaml_event_t ev;
-	int n, rc;
+	unsigned long long bit;
+	int n;
 
 	n = snprintf(name, sizeof(name), "%s.%s", section, key);
 	/* a truncated or NUL-holding name must never match a real key */
-	if (n > 0 && (size_t)n < sizeof(name) && strlen(key) == kev->data.scalar.length)
+	if (n > 0 && (size_t)n < sizeof(name) && strlen(key) == kn->data.scalar.length)
 		k = config_key_find(name);
-	rc = config_walk_next(w, &ev);
-	if (rc < 0)
-		return rc;
 	if (!k) {
-		config_err(w->errs, config_line(kev), name, "unknown key");
-	} else if (w->seen_keys & (1ULL << (k - config_keys))) {
-		config_err(w->errs, config_line(kev), name, "duplicate key");
-	} else if (ev.type != YAML_SCALAR_EVENT) {
-		w->seen_keys |= 1ULL << (k - config_keys);
-		config_err(w->errs, config_line(&ev), name, "expected a single value, not %s",
-		           config_node_kind(&ev));
-	} else {
-		w->seen_keys |= 1ULL << (k - config_keys);
-		if (strlen((const char *)ev.data.scalar.value) != ev.data.scalar.length)
-			config_err(w->errs, config_line(&ev), name, "must not contain NUL bytes");
-		else if (config_key_set(w->c, k, config_is_null(&ev) ? "" :
-		                        (const char *)ev.data.scalar.value, msg, sizeof(msg)) < 0)
-			config_err(w->errs, config_line(&ev), name, "%s", msg);
+		config_err(w->errs, config_line(kn), name, "unknown key");
+		return;
 	}
-	rc = config_walk_skip(w, &ev);
-	yaml_event_delete(&ev);
-	return rc;
-}
-
-/* A key of a mapping that is itself a sequence or mapping: reported, skipped
- * with its value. */
-static int config_walk_bad_key(struct config_walk *w, const char *section, const yaml_event_t *kev)
-{
-	int rc;
-
-	config_err(w->errs, config_line(kev), section ? section : "",
-	           "a key must be a scalar, not %s", config_node_kind(kev));
-	rc = config_walk_skip(w, kev);
-	return rc < 0 ? rc : config_walk_skip_next(w);
-}
-
-/* The pairs of a mapping whose start event was just read, up to its end. */
-static int config_walk_mapping(struct config_walk *w, const char *section, config_pair_fn *fn)
-{
-	yaml_event_t ev;
-	int rc;
-
-	for (;;) {
-		rc = config_walk_next(w, &ev);
-		if (rc < 0)
-			return rc;
-		if (ev.type == YAML_MAPPING_END_EVENT)
-			rc = 1;
-		else if (ev.type == YAML_SCALAR_EVENT)
-			rc = fn(w, section, &ev);
-		else
-			rc = config_walk_bad_key(w, section, &ev);
-		yaml_event_delete(&ev);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
+	bit = 1ULL << (k - config_keys);
+	if (w->seen_keys & bit) {
+		config_err(w->errs, config_line(kn), name, "duplicate key");
+		return;
 	}
+	w->seen_keys |= bit;
+	if (vn->type != YAML_SCALAR_NODE) {
+		config_err(w->errs, config_line(vn), name, "expected a single value, not %s",
+		           config_node_kind(vn));
+		return;
+	}
+	value = (const char *)vn->data.scalar.value;
+	if (strlen(value) != vn->data.scalar.length)
+		config_err(w->errs, config_line(vn), name, "must not contain NUL bytes");
+	else if (config_key_set(w->c, k, config_node_null(vn) ? "" : value, msg, sizeof(msg)) < 0)
+		config_err(w->errs, config_line(vn), name, "%s", msg);
 }
 
 /* "section:" followed by its mapping of keys (or nothing). */
-static int config_walk_section(struct config_walk *w, const char *unused, const yaml_event_t *kev)
+static void config_walk_section(struct config_walk *w, const yaml_node_t *kn,
+                                const yaml_node_t *vn)
 {
-	const char *name = (const char *)kev->data.scalar.value;
-	int sec = config_section_find(name, kev->data.scalar.length);
-	unsigned long long bit = sec < 0 ? 0 : 1ULL << sec;
-	yaml_event_t ev;
-	int rc;
+	const char *name = (const char *)kn->data.scalar.value;
+	int sec = config_section_find(name, kn->data.scalar.length);
+	const yaml_node_pair_t *pair;
 
-	rc = config_walk_next(w, &ev);
-	if (rc < 0)
-		return rc;
 	if (sec < 0) {
-		config_err(w->errs, config_line(kev), name, "unknown section");
-	} else if (w->seen_sections & bit) {
-		config_err(w->errs, config_line(kev), name, "duplicate section");
-	} else if (ev.type == YAML_MAPPING_START_EVENT) {
-		w->seen_sections |= bit;
-		rc = config_walk_mapping(w, name, config_walk_key);
-		yaml_event_delete(&ev);
-		return rc;
-	} else if (!config_is_null(&ev)) {
-		config_err(w->errs, config_line(&ev), name, "expected a mapping of keys, not %s",
-		           config_node_kind(&ev));
+		config_err(w->errs, config_line(kn), name, "unknown section");
+		return;
 	}
-	rc = config_walk_skip(w, &ev);
-	yaml_event_delete(&ev);
-	return rc;
-}
-
-/* One document: a mapping of sections, or nothing at all. */
-static int config_walk_document(struct config_walk *w)
-{
-	yaml_event_t ev;
-	int rc;
-
-	rc = config_walk_next(w, &ev);
-	if (rc < 0)
-		return rc;
-	if (ev.type == YAML_MAPPING_START_EVENT) {
-		rc = config_walk_mapping(w, NULL, config_walk_section);
-	} else {
-		if (!config_is_null(&ev))
-			config_err(w->errs, config_line(&ev), "",
-			           "expected a mapping of sections, not %s", config_node_kind(&ev));
-		rc = config_walk_skip(w, &ev);
+	if (w->seen_sections & (1ULL << sec)) {
+		config_err(w->errs, config_line(kn), name, "duplicate section");
+		return;
 	}
-	yaml_event_delete(&ev);
-	return rc < 0 ? rc : config_walk_skip_next(w);  /* DOCUMENT-END */
-}
+	if (vn->type != YAML_MAPPING_NODE) {
+		if (!config_node_null(vn))
+			config_err(w->errs, config_line(vn), name,
+			           "expected a mapping of keys, not %s", config_node_kind(vn));
+		return;
+	}
+	w->seen_sections |= 1ULL << sec;
+	for (pair = vn->data.mapping.pairs.start; pair < vn->data.mapping.pairs.top; pair++) {
+		const yaml_node_t *k = yaml_document_get_node(w->doc, pair->key);
+		const yaml_node_t *v = yaml_document_get_node(w->doc, pair->value);
 
-static int config_walk(struct config_walk *w)
-{
-	yaml_event_t ev;
-	yaml_event_type_t type;
-	int rc, line, docs = 0;
-
-	for (;;) {
-		rc = config_walk_next(w, &ev);
-		if (rc < 0)
-			return rc;
-		type = ev.type;
-		line = config_line(&ev);
-		yaml_event_delete(&ev);
-		if (type == YAML_STREAM_END_EVENT)
-			return 0;
-		if (type != YAML_DOCUMENT_START_EVENT)
-			continue;
-		if (docs++ > 0) {
-			config_err(w->errs, line, "", "only one YAML document is allowed");
-			return 0;
-		}
-		rc = config_walk_document(w);
-		if (rc < 0)
-			return rc;
+		if (k->type == YAML_SCALAR_NODE)
+			config_walk_key(w, name, k, v);
+		else
+			config_err(w->errs, config_line(k), name, "a key must be a scalar, not %s",
+			           config_node_kind(k));
 	}
 }
 
-/* The parser's error replaces everything reported so far: the rest of the
- * file was never seen, so only this one is meaningful. */
-static void config_walk_syntax_error(struct config_walk *w, int saved_n)
+/* The document: a mapping of sections, or nothing at all. Only two levels
+ * are ever visited, so alias cycles cannot loop. */
+static void config_walk(struct config_walk *w)
 {
-	const yaml_parser_t *p = &w->parser;
+	const yaml_node_t *root = yaml_document_get_root_node(w->doc);
+	const yaml_node_pair_t *pair;
+
+	if (!root || config_node_null(root))
+		return;
+	if (root->type != YAML_MAPPING_NODE) {
+		config_err(w->errs, config_line(root), "", "expected a mapping of sections, not %s",
+		           config_node_kind(root));
+		return;
+	}
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		const yaml_node_t *k = yaml_document_get_node(w->doc, pair->key);
+		const yaml_node_t *v = yaml_document_get_node(w->doc, pair->value);
+
+		if (k->type == YAML_SCALAR_NODE)
+			config_walk_section(w, k, v);
+		else
+			config_err(w->errs, config_line(k), "", "a key must be a scalar, not %s",
+			           config_node_kind(k));
+	}
+}
+
+/* Reports the parser's error with its line: -EINVAL, or -ENOMEM. */
+static int config_parse_failed(const yaml_parser_t *p, const char *text,
+                               struct config_errors *errs)
+{
 	const char *problem = p->problem ? p->problem : "invalid YAML";
 	int line = (int)p->problem_mark.line + 1;
 
+	if (p->error == YAML_MEMORY_ERROR)
+		return -ENOMEM;
 	if (p->error == YAML_READER_ERROR) {
+		/* the reader only knows the byte offset */
 		line = 1;
-		for (size_t i = 0; i < p->problem_offset && w->text[i]; i++)
-			line += w->text[i] == '\n';
+		for (size_t i = 0; i < p->problem_offset && text[i]; i++)
+			line += text[i] == '\n';
 	}
-	if (w->errs)
-		w->errs->n = saved_n;
 	if (p->context)
-		config_err(w->errs, line, "", "YAML syntax error: %s %s", problem, p->context);
+		config_err(errs, line, "", "YAML syntax error: %s (%s)", problem, p->context);
 	else
-		config_err(w->errs, line, "", "YAML syntax error: %s", problem);
+		config_err(errs, line, "", "YAML syntax error: %s", problem);
+	return -EINVAL;
 }
 
 /* The whole file as a NUL-terminated string; -errno, -EFBIG over 1 MiB. */
@@ -781,17 +683,13 @@ static int config_read_file(const char *path, char **textp, size_t *lenp)
 	}
 	for (;;) {
 		if (len == cap) {
-			if (cap > CONFIG_MAX_FILE) {
-				rc = -EFBIG;
-				goto out;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap + 1);
+			nb = cap > CONFIG_MAX_FILE ? NULL : realloc(buf, 2 * cap + 1);
 			if (!nb) {
-				rc = -ENOMEM;
+				rc = cap > CONFIG_MAX_FILE ? -EFBIG : -ENOMEM;
 				goto out;
 			}
 			buf = nb;
+			cap *= 2;
 		}
 		r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
@@ -821,38 +719,45 @@ out:
 
 int config_load_file(struct config *c, const char *path, struct config_errors *errs)
 {
-	struct config_walk w = { .errs = errs };
-	struct config *work = NULL;
+	struct config_walk w = { .c = c, .errs = errs };
+	yaml_parser_t parser;
+	yaml_document_t doc, next;
+	bool have_parser = false, have_doc = false;
 	char *text = NULL;
 	size_t len;
-	bool parser = false;
-	int saved_n = errs ? errs->n : 0, rc;
+	int rc;
 
 	rc = config_read_file(path, &text, &len);
 	if (rc < 0)
 		goto out;
-	/* work on a copy so that a syntax error leaves c untouched */
-	work = malloc(sizeof(*work));
-	if (!work || !yaml_parser_initialize(&w.parser)) {
+	if (!yaml_parser_initialize(&parser)) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	parser = true;
-	*work = *c;
-	w.c = work;
-	w.text = text;
-	yaml_parser_set_input_string(&w.parser, (const unsigned char *)text, len);
-	rc = config_walk(&w);
-	if (rc == -EINVAL)
-		config_walk_syntax_error(&w, saved_n);
-	if (rc < 0)
+	have_parser = true;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	/* parse everything first: a syntax error must leave c untouched */
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = config_parse_failed(&parser, text, errs);
 		goto out;
-	*c = *work;
+	}
+	have_doc = true;
+	if (!yaml_parser_load(&parser, &next)) {
+		rc = config_parse_failed(&parser, text, errs);
+		goto out;
+	}
+	if (yaml_document_get_root_node(&next))
+		config_err(errs, config_line(yaml_document_get_root_node(&next)), "",
+		           "only one YAML document is allowed");
+	yaml_document_delete(&next);
+	w.doc = &doc;
+	config_walk(&w);
 	config_copy(c->path, sizeof(c->path), path, strlen(path));
 out:
-	if (parser)
-		yaml_parser_delete(&w.parser);
-	free(work);
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
 	free(text);
 	return rc;
 }

@@ -69,7 +69,9 @@ void config_defaults(struct config *c);
 
 /* Applies the YAML file at path. Unknown sections/keys, wrong types (sequences,
  * nested mappings below a section), and invalid values are each reported in
- * errs with their line; loading continues past bad keys.
+ * errs with their line; loading continues past bad keys. Errors are appended
+ * to errs (which may be NULL); a syntax error adds exactly one and leaves c
+ * untouched; c->path is set when the file was read.
  * Returns 0 (even with errs->n > 0: the caller decides), -ENOENT when the file
  * does not exist, -EINVAL for a YAML syntax error (reported in errs), other -errno. */
 int config_load_file(struct config *c, const char *path, struct config_errors *errs);
@@ -84,7 +86,8 @@ int config_apply_env(struct config *c, char *const *envp, struct config_errors *
  * key, -EINVAL bad value (message in msg). */
 int config_set(struct config *c, const char *key, const char *value, char *msg, size_t msgsz);
 
-/* --data-dir: sets db_path = dir/wgpilot.db (and data_dir). */
+/* --data-dir: sets db_path = dir/wgpilot.db (and data_dir). Leaves c as it
+ * was for "" or a dir too long for PATH_MAX (config_load reports both). */
 void config_set_data_dir(struct config *c, const char *dir);
 
 /*
@@ -92,7 +95,9 @@ void config_set_data_dir(struct config *c, const char *dir);
  * $WGPILOT_CONFIG, or CONFIG_DEFAULT_PATH read only if present), environment
  * (incl. $WGPILOT_DATA_DIR), then the flags already parsed by the caller:
  * flag_data_dir, flag_log_level, flag_dev_mode (< 0 = not given) override.
- * 0 when usable; -EINVAL with errs filled otherwise.
+ * Dev mode then raises log_level "info" to "debug". errs is reset first
+ * (may be NULL). 0 when usable; -EINVAL with errs filled otherwise (an
+ * unreadable or missing named file is an error with line 0).
  */
 int config_load(struct config *c, const char *path, const char *flag_data_dir,
                 const char *flag_log_level, int flag_dev_mode, struct config_errors *errs);

@@ -287,7 +287,7 @@ static bool ipnet_host_offset(const struct ipnet *subnet, const uint8_t *addr, u
 
 		if (i + 8 < len && host)
 			return false;
-		v = v << 8 | host;
+		v = (v << 8) | host;
 	}
 	*off = v;
 	return true;

@@ -518,33 +518,35 @@ out:
 	return ret;
 }
 
-/* Appends n bytes of p at out[*len], truncating at outsz - 1. */
+/* Appends n bytes of p at out + *len, truncating at outsz - 1. memmove:
+ * when normalising in place the source lies at or after the destination. */
 static void list_append(char *out, size_t outsz, size_t *len, const char *p, size_t n)
 {
 	size_t room = outsz - 1 - *len;
 
 	if (n > room)
 		n = room;
-	memcpy(out + *len, p, n);
+	memmove(out + *len, p, n);
 	*len += n;
-	out[*len] = '\0';
 }
 
-/* Empty items are dropped; the result is truncated to outsz - 1 bytes.
- * outsz 0 leaves out untouched. */
+/*
+ * Empty items are dropped; the result is truncated to outsz - 1 bytes and
+ * outsz 0 leaves out untouched. out may be s: the output never gets ahead
+ * of the input, and each item's end is found before anything is written.
+ */
 char *list_normalize(char *out, size_t outsz, const char *s)
 {
 	size_t len = 0;
 
 	if (!outsz)
 		return out;
-	out[0] = '\0';
 	while (*s) {
-		const char *end = strchr(s, ','), *b = s, *e;
+		const char *b = s, *e = strchr(s, ','), *next;
 
-		if (!end)
-			end = s + strlen(s);
-		e = end;
+		if (!e)
+			e = s + strlen(s);
+		next = *e ? e + 1 : e;
 		while (b < e && (*b == ' ' || *b == '\t'))
 			b++;
 		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
@@ -554,7 +556,8 @@ char *list_normalize(char *out, size_t outsz, const char *s)
 				list_append(out, outsz, &len, ",", 1);
 			list_append(out, outsz, &len, b, (size_t)(e - b));
 		}
-		s = *end ? end + 1 : end;
+		s = next;
 	}
+	out[len] = '\0';
 	return out;
 }

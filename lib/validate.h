@@ -42,7 +42,7 @@ int parse_duration(const char *s, long long *seconds);
 #define DURATION_MSG "invalid duration format (e.g. '720h')"
 
 /* Normalises a comma list ("1.1.1.1 , 8.8.8.8" -> "1.1.1.1,8.8.8.8") into out.
- * Caller validated it first. Returns out. */
+ * Caller validated it first. out may be s (in place). Returns out. */
 char *list_normalize(char *out, size_t outsz, const char *s);
 
 #endif

@@ -57,7 +57,11 @@ struct wgconf_import {
 	size_t npeers;
 };
 /* Parses per networking.md §8. 0, or -EINVAL with a message in err
- * (e.g. "no Address in [Interface] section"). */
+ * (e.g. "no Address in [Interface] section", "line 7: key outside of a
+ * section"), or -ENOMEM. On failure *out is left zeroed; on success the
+ * caller frees it with wgconf_import_free(). Repeated Address, DNS and
+ * AllowedIPs lines are joined with ", " (wg-quick); other repeated keys:
+ * the last wins. Text after '#' on a line is a comment, as in wg-quick. */
 int wgconf_import_parse(const char *text, struct wgconf_import *out, char *err, size_t errsz);
 void wgconf_import_free(struct wgconf_import *im);      /* NULL-safe, frees the tree */
 

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wgpilot-reconciler: the only privileged process (CAP_NET_ADMIN). Reads the
+ * DB (never writes it), makes WireGuard devices, links and addresses match
+ * it at start, on request over its socket, and every resync interval.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "db.h"
+#include "log.h"
+#include "reconciler.h"
+
+static void usage(FILE *to)
+{
+	fputs("usage: wgpilot-reconciler [--config FILE] [--data-dir DIR] [--log-level L] [--dev-mode]\n"
+	      "Runs in the foreground; SIGTERM stops it leaving the interfaces up,\n"
+	      "SIGHUP re-reads the configuration.\n", to);
+}
+
+static int load_config(struct rec *r, struct config *cfg)
+{
+	struct config_errors errs = { .n = 0 };
+
+	if (config_load(cfg, r->flag_config, r->flag_data_dir, r->flag_log_level,
+			r->flag_dev_mode, &errs) < 0) {
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "wgpilot-reconciler: config: %s%s%s (line %d)\n", errs.e[i].key,
+				errs.e[i].key[0] ? ": " : "", errs.e[i].message, errs.e[i].line);
+		return -1;
+	}
+	int lvl = log_level_parse(cfg->log_level);
+	log_setup(lvl < 0 ? LOG_INFO : (enum log_level)lvl, strcmp(cfg->log_format, "text") != 0);
+	return 0;
+}
+
+void rec_reload(struct rec *r)
+{
+	static struct config fresh;
+
+	if (load_config(r, &fresh) < 0) {
+		log_error("main", "reload_failed", json_pack("{s:s}", "hint", "fix the config file"));
+		return;
+	}
+	/* Socket, DB and backend stay as they are until a restart. */
+	r->cfg.resync_interval = fresh.resync_interval;
+	snprintf(r->cfg.log_level, sizeof r->cfg.log_level, "%s", fresh.log_level);
+	log_info("main", "reloaded", json_pack("{s:s}", "log_level", fresh.log_level));
+}
+
+static const struct wg_backend *pick_backend(struct rec *r)
+{
+	const char *b = r->cfg.rec_backend;
+
+	if (strcmp(b, "kernel") == 0) {
+		log_error("main", "wireguard_detection", json_pack("{s:s,s:s}", "backend", "kernel",
+			  "error", "the kernel backend is not available in this build",
+			  "hint", "set reconciler.backend: userspace or auto"));
+		return NULL;
+	}
+	if (!r->cfg.rec_userspace_binary[0]) {
+		log_error("main", "wireguard_detection", json_pack("{s:s,s:s}", "error",
+			  "no userspace WireGuard implementation configured",
+			  "hint", "set reconciler.userspace_binary (e.g. /usr/bin/wireguard-go)"));
+		return NULL;
+	}
+	if (access(r->cfg.rec_userspace_binary, X_OK) != 0) {
+		log_error("main", "wireguard_detection", json_pack("{s:s,s:s}", "binary",
+			  r->cfg.rec_userspace_binary, "error", strerror(errno)));
+		return NULL;
+	}
+	log_info("main", "wireguard_detection", json_pack("{s:s,s:s}", "backend", "userspace",
+		 "binary", r->cfg.rec_userspace_binary));
+	return uapi_backend(r->cfg.rec_userspace_binary, UAPI_SOCKDIR);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "dev-mode", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct rec r = { .flag_dev_mode = -1 };
+	int opt, err, lfd, ret;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': r.flag_config = optarg; break;
+		case 'd': r.flag_data_dir = optarg; break;
+		case 'l': r.flag_log_level = optarg; break;
+		case 'D': r.flag_dev_mode = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (load_config(&r, &r.cfg) < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	r.started_at = time(NULL);
+	log_info("main", "wgpilot_starting", json_pack("{s:s,s:s,s:i,s:i,s:i,s:s,s:s}", "version",
+		 PACKAGE_VERSION, "component_name", "reconciler", "pid", (int)getpid(),
+		 "uid", (int)getuid(), "gid", (int)getgid(), "log_level", r.cfg.log_level,
+		 "db_path", r.cfg.db_path));
+	if (crypto_init() < 0)
+		return 1;
+	if ((err = master_load(r.cfg.master_key_file, &r.keys)) < 0) {
+		log_error("main", "master_key_unavailable", json_pack("{s:s,s:s,s:s}", "path",
+			  r.cfg.master_key_file, "error", strerror(-err), "hint", "run `wgpilot init` first"));
+		return 1;
+	}
+	if ((err = db_open(r.cfg.db_path, DB_RDONLY, &r.db)) < 0 || (err = db_schema_check(r.db)) < 0) {
+		log_error("main", "database_state", json_pack("{s:s,s:s,s:s}", "path", r.cfg.db_path,
+			  "error", err == -EPROTO ? "database is newer than this program"
+			  : err == -ESTALE ? "database needs `wgpilot migrate`" : strerror(-err),
+			  "hint", "run `wgpilot init` / `wgpilot migrate`"));
+		return 1;
+	}
+	if (!(r.wg = pick_backend(&r)))
+		return 1;
+	lfd = server_listen(r.cfg.rec_socket);
+	if (lfd < 0) {
+		log_error("main", "socket_failed", json_pack("{s:s,s:s}", "path", r.cfg.rec_socket,
+			  "error", strerror(-lfd)));
+		return 1;
+	}
+	rec_full(&r);
+	log_info("main", "reconciler_ready", json_pack("{s:s,s:s}", "socket", r.cfg.rec_socket,
+		 "backend", r.wg->name));
+	ret = server_run(&r, lfd);
+	close(lfd);
+	unlink(r.cfg.rec_socket);
+	db_close(r.db);
+	master_wipe(&r.keys);
+	log_info("main", "reconciler_stopped", NULL);
+	return ret;
+}

@@ -19,6 +19,10 @@
 #include <linux/rtnetlink.h>
 #include "nl-link.h"
 
+#ifndef IFF_LOWER_UP            /* <linux/if.h> has it but clashes with <net/if.h> */
+#define IFF_LOWER_UP 0x10000
+#endif
+
 #define NL_RXBUF 32768          /* large enough for any dump part the kernel sends */
 #define NL_DUMP_TRIES 3         /* a dump interrupted by a change is redone */
 

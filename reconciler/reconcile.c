@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Desired (DB) versus actual (kernel/userspace device) state, and the
+ * minimal set of changes between them (networking.md §5, §7). Unchanged
+ * peers are never touched, so their sessions, endpoints and counters live on.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "ipnet.h"
+#include "log.h"
+#include "model.h"
+#include "nl-link.h"
+#include "reconciler.h"
+
+/* ---- desired state from the DB ---- */
+
+static int decrypt_key(struct rec *r, const char *stored, uint8_t key[static WG_KEY_LEN])
+{
+	char *plain = NULL;
+	int err = secret_open(r->keys.enc, stored, &plain);
+
+	if (err == 0) {
+		err = key_from_b64(key, plain);
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+	return err;
+}
+
+/* "1.2.3.4:51820" or "[v6]:port" literals only; hostnames are left to roaming. */
+static void parse_endpoint(union wg_endpoint *ep, const char *s)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	long port;
+
+	memset(ep, 0, sizeof *ep);
+	if (!colon || (size_t)(colon - s) >= sizeof host)
+		return;
+	port = strtol(colon + 1, NULL, 10);
+	if (port < 1 || port > 65535)
+		return;
+	snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &ep->in6.sin6_addr) == 1) {
+			ep->in6.sin6_family = AF_INET6;
+			ep->in6.sin6_port = htons((uint16_t)port);
+		}
+	} else if (inet_pton(AF_INET, host, &ep->in.sin_addr) == 1) {
+		ep->in.sin_family = AF_INET;
+		ep->in.sin_port = htons((uint16_t)port);
+	}
+}
+
+static int desired_peer(struct rec *r, struct wg_device *dev, const struct peer *p)
+{
+	struct wg_peer *wp;
+	struct ipnet *items = NULL;
+	size_t n = 0;
+
+	if (ipnet_parse_list(p->allowed_ips, &items, &n, NULL) < 0)
+		return -EINVAL;
+	wp = wgdev_peer_append(dev);
+	if (!wp) {
+		free(items);
+		return -ENOMEM;
+	}
+	if (key_from_b64(wp->public_key, p->public_key) < 0
+	    || (p->preshared_key[0] && decrypt_key(r, p->preshared_key, wp->preshared_key) < 0)) {
+		free(items);
+		dev->npeers--;
+		return -EINVAL;
+	}
+	wp->allowed = items;
+	wp->nallowed = n;
+	wp->keepalive = (uint16_t)p->persistent_keepalive;
+	parse_endpoint(&wp->endpoint, p->endpoint);
+	return 0;
+}
+
+/* The device a network row asks for. *out malloc'd. */
+static int desired_device(struct rec *r, const struct network *n, struct wg_device **out)
+{
+	struct wg_device *dev = calloc(1, sizeof *dev);
+	struct peer *v = NULL;
+	size_t cnt = 0;
+	int err;
+
+	*out = NULL;
+	if (!dev)
+		return -ENOMEM;
+	snprintf(dev->name, sizeof dev->name, "%s", n->iface);
+	dev->listen_port = (uint16_t)n->listen_port;
+	if ((err = decrypt_key(r, n->private_key, dev->private_key)) < 0) {
+		log_error("reconcile", "key_decrypt_failed", json_pack("{s:s,s:s}", "interface",
+			  n->iface, "hint", "the master key does not match this database"));
+		goto fail;
+	}
+	key_public_from_private(dev->public_key, dev->private_key);
+	if ((err = model_peer_list(r->db, n->id, &v, &cnt)) < 0)
+		goto fail;
+	for (size_t i = 0; i < cnt; i++) {
+		if (!v[i].enabled)
+			continue;
+		if ((err = desired_peer(r, dev, &v[i])) < 0) {
+			log_error("reconcile", "peer_row_invalid", json_pack("{s:I,s:s}", "peer_id",
+				  (json_int_t)v[i].id, "interface", n->iface));
+			if (err == -ENOMEM)
+				goto fail;
+			err = 0;        /* skip the bad row, keep the others */
+		}
+	}
+	peers_free(v, cnt);
+	*out = dev;
+	return 0;
+fail:
+	peers_free(v, cnt);
+	wgdev_free(dev);
+	return err;
+}
+
+/* ---- the diff ---- */
+
+static int cmp_ipnet(const void *a, const void *b)
+{
+	const struct ipnet *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	int c = memcmp(x->addr, y->addr, sizeof x->addr);
+	return c ? c : (int)x->prefix - (int)y->prefix;
+}
+
+static bool same_allowed(struct wg_peer *a, struct wg_peer *b)
+{
+	if (a->nallowed != b->nallowed)
+		return false;
+	qsort(a->allowed, a->nallowed, sizeof *a->allowed, cmp_ipnet);
+	qsort(b->allowed, b->nallowed, sizeof *b->allowed, cmp_ipnet);
+	for (size_t i = 0; i < a->nallowed; i++)
+		if (cmp_ipnet(&a->allowed[i], &b->allowed[i]) != 0)
+			return false;
+	return true;
+}
+
+static int cmp_peer_ptr(const void *a, const void *b)
+{
+	const struct wg_peer *const *x = a, *const *y = b;
+	return memcmp((*x)->public_key, (*y)->public_key, WG_KEY_LEN);
+}
+
+static struct wg_peer **sorted_peers(struct wg_device *d)
+{
+	struct wg_peer **v = malloc((d->npeers + 1) * sizeof *v);
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < d->npeers; i++)
+		v[i] = &d->peers[i];
+	qsort(v, d->npeers, sizeof *v, cmp_peer_ptr);
+	return v;
+}
+
+static void key_log(char out[WG_KEY_B64_LEN + 1], const uint8_t *k)
+{
+	key_to_b64(out, k);
+}
+
+/* Appends to out a copy of peer p with flags. */
+static int change_peer(struct wg_device *out, const struct wg_peer *p, unsigned flags)
+{
+	struct wg_peer *c = wgdev_peer_append(out);
+
+	if (!c)
+		return -ENOMEM;
+	memcpy(c->public_key, p->public_key, WG_KEY_LEN);
+	c->flags = flags;
+	if (flags & WGPEER_REMOVE)
+		return 0;
+	memcpy(c->preshared_key, p->preshared_key, WG_KEY_LEN);
+	c->keepalive = p->keepalive;
+	c->endpoint = p->endpoint;
+	if (p->nallowed) {
+		c->allowed = malloc(p->nallowed * sizeof *c->allowed);
+		if (!c->allowed)
+			return -ENOMEM;
+		memcpy(c->allowed, p->allowed, p->nallowed * sizeof *c->allowed);
+		c->nallowed = p->nallowed;
+	}
+	return 0;
+}
+
+/* What to send so that have becomes want; out->npeers + device flags tell
+ * whether anything changed. */
+static int diff_device(struct wg_device *want, struct wg_device *have, struct wg_device *out)
+{
+	struct wg_peer **w = sorted_peers(want), **h = sorted_peers(have);
+	size_t i = 0, j = 0;
+	char k[WG_KEY_B64_LEN + 1];
+	int err = 0;
+
+	if (!w || !h) {
+		err = -ENOMEM;
+		goto out;
+	}
+	snprintf(out->name, sizeof out->name, "%s", want->name);
+	if (sodium_memcmp(want->private_key, have->private_key, WG_KEY_LEN) != 0) {
+		memcpy(out->private_key, want->private_key, WG_KEY_LEN);
+		out->flags |= WGDEV_HAS_PRIVATE_KEY;
+	}
+	if (want->listen_port != have->listen_port) {
+		out->listen_port = want->listen_port;
+		out->flags |= WGDEV_HAS_LISTEN_PORT;
+	}
+	if (want->npeers != have->npeers)
+		log_warn("reconcile", "reconcile_peer_count_mismatch", json_pack("{s:s,s:I,s:I,s:s}",
+			 "interface", want->name, "db", (json_int_t)want->npeers, "kernel",
+			 (json_int_t)have->npeers, "action", "syncing"));
+	while (!err && (i < want->npeers || j < have->npeers)) {
+		int c = i == want->npeers ? 1 : j == have->npeers ? -1 : cmp_peer_ptr(&w[i], &h[j]);
+
+		if (c < 0) {
+			struct wg_peer *p = w[i++];
+
+			key_log(k, p->public_key);
+			log_warn("reconcile", "reconcile_missing_peer", json_pack("{s:s,s:s,s:s}",
+				 "interface", want->name, "public_key", k, "action", "adding_to_kernel"));
+			err = change_peer(out, p, WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PSK
+					  | WGPEER_HAS_KEEPALIVE
+					  | (p->endpoint.addr.sa_family ? WGPEER_HAS_ENDPOINT : 0));
+		} else if (c > 0) {
+			key_log(k, h[j]->public_key);
+			log_warn("reconcile", "reconcile_orphaned_peer", json_pack("{s:s,s:s,s:s}",
+				 "interface", want->name, "public_key", k, "action", "removing_from_kernel"));
+			err = change_peer(out, h[j++], WGPEER_REMOVE);
+		} else {
+			bool ips = same_allowed(w[i], h[j]);
+			bool rest = sodium_memcmp(w[i]->preshared_key, h[j]->preshared_key, WG_KEY_LEN) == 0
+				    && w[i]->keepalive == h[j]->keepalive;
+
+			if (!ips || !rest) {
+				key_log(k, w[i]->public_key);
+				log_warn("reconcile", ips ? "reconcile_peer_settings_mismatch"
+					 : "reconcile_allowed_ips_mismatch", json_pack("{s:s,s:s,s:s}",
+					 "interface", want->name, "public_key", k, "action", "updating_kernel"));
+				err = change_peer(out, w[i], WGPEER_UPDATE_ONLY | WGPEER_REPLACE_ALLOWEDIPS
+						  | WGPEER_HAS_PSK | WGPEER_HAS_KEEPALIVE);
+			}
+			i++;
+			j++;
+		}
+	}
+out:
+	free(w);
+	free(h);
+	return err;
+}
+
+/* ---- applying ---- */
+
+static void set_error(const char **code, char msg[256], const char *c, const char *what, int err)
+{
+	*code = c;
+	snprintf(msg, 256, "%s: %s (hint: %s)", what, strerror(-err), nl_error_hint(err));
+}
+
+/* Server address (first host with the subnet prefix) on the link, link up. */
+static int apply_link(const struct network *n)
+{
+	struct ipnet subnet, addr;
+	int err;
+
+	if (ipnet_parse_cidr(&subnet, n->subnet) < 0)
+		return -EINVAL;
+	ipnet_first_host(&addr, &subnet);
+	if ((err = nl_addr_sync(n->iface, &addr, 1, NULL)) < 0)
+		return err;
+	return nl_link_set_up(n->iface, true);
+}
+
+static int align(struct rec *r, const struct network *n, bool created, const char **code, char msg[256])
+{
+	struct wg_device *want = NULL, *have = NULL, change = { 0 };
+	int err;
+
+	if ((err = desired_device(r, n, &want)) < 0) {
+		set_error(code, msg, "INTERNAL_ERROR", "cannot build the desired device", err);
+		goto out;
+	}
+	if ((err = r->wg->get(n->iface, &have)) < 0) {
+		set_error(code, msg, "INTERFACE_CREATE_FAILED", "cannot read the device", err);
+		goto out;
+	}
+	if ((err = diff_device(want, have, &change)) < 0) {
+		set_error(code, msg, "INTERNAL_ERROR", "cannot compute changes", err);
+		goto out;
+	}
+	if ((change.flags || change.npeers) && (err = r->wg->set(&change)) < 0) {
+		set_error(code, msg, created ? "INTERFACE_CREATE_FAILED" : "WG_PEER_ADD_FAILED",
+			  "cannot configure the device", err);
+		goto out;
+	}
+	if ((err = apply_link(n)) < 0)
+		set_error(code, msg, "INTERFACE_UP_FAILED", "cannot set address or bring the link up", err);
+out:
+	for (size_t i = 0; i < change.npeers; i++)
+		free(change.peers[i].allowed);
+	free(change.peers);
+	sodium_memzero(change.private_key, WG_KEY_LEN);
+	wgdev_free(want);
+	wgdev_free(have);
+	return err;
+}
+
+static int network_up(struct rec *r, const struct network *n, const char **code, char msg[256])
+{
+	bool created = false;
+	int err;
+
+	if (!r->wg->exists(n->iface)) {
+		log_warn("reconcile", "reconcile_missing_interface", json_pack("{s:s,s:s}",
+			 "interface", n->iface, "action", "recreating"));
+		if ((err = r->wg->create(n->iface)) < 0 && err != -EEXIST) {
+			set_error(code, msg, "INTERFACE_CREATE_FAILED", "cannot create the interface", err);
+			return err;
+		}
+		created = true;
+	}
+	err = align(r, n, created, code, msg);
+	if (err < 0 && created) {
+		r->wg->destroy(n->iface);       /* roll back what this pass created */
+		log_error("reconcile", "interface_create_rolled_back", json_pack("{s:s,s:s}",
+			  "interface", n->iface, "error", msg));
+	}
+	return err;
+}
+
+static int network_down(struct rec *r, const struct network *n)
+{
+	if (!r->wg->exists(n->iface))
+		return 0;
+	log_warn("reconcile", "reconcile_disabled_network_has_interface", json_pack("{s:s,s:s}",
+		 "interface", n->iface, "action", "tearing_down"));
+	return rec_teardown(r, n->iface);
+}
+
+int rec_network(struct rec *r, long long network_id, const char **code, char msg[256])
+{
+	struct network n;
+	int found = model_network_get(r->db, network_id, &n), err;
+
+	*code = NULL;
+	msg[0] = '\0';
+	if (found < 0) {
+		set_error(code, msg, "INTERNAL_ERROR", "cannot read the database", found);
+		return found;
+	}
+	if (found == 0)
+		return 0;
+	err = n.enabled ? network_up(r, &n, code, msg) : network_down(r, &n);
+	if (err < 0 && !*code)
+		set_error(code, msg, "INTERNAL_ERROR", "teardown failed", err);
+	network_free(&n);
+	return err;
+}
+
+int rec_peer(struct rec *r, long long network_id, long long peer_id, const char **code, char msg[256])
+{
+	(void)peer_id;  /* the per-network diff touches only what differs */
+	return rec_network(r, network_id, code, msg);
+}
+
+int rec_teardown(struct rec *r, const char *iface)
+{
+	int err;
+
+	if (!r->wg->exists(iface) && nl_link_index(iface) < 0)
+		return 0;
+	err = r->wg->destroy(iface);
+	if (err == -ENODEV)
+		err = 0;
+	log_info("reconcile", "interface_removed", json_pack("{s:s,s:i}", "interface", iface, "result", err));
+	return err;
+}
+
+int rec_remove_peer(struct rec *r, const char *iface, const char *public_key)
+{
+	struct wg_device change = { 0 };
+	struct wg_peer *p;
+	int err;
+
+	if (!r->wg->exists(iface))
+		return 0;
+	snprintf(change.name, sizeof change.name, "%s", iface);
+	p = wgdev_peer_append(&change);
+	if (!p)
+		return -ENOMEM;
+	if (key_from_b64(p->public_key, public_key) < 0) {
+		free(change.peers);
+		return -EINVAL;
+	}
+	p->flags = WGPEER_REMOVE;
+	err = r->wg->set(&change);
+	free(change.peers);
+	return err;
+}
+
+int rec_full(struct rec *r)
+{
+	struct network *v;
+	size_t n;
+	int failed = 0;
+	char task[48], msg[256];
+	const char *code;
+
+	snprintf(task, sizeof task, "task_reconcile_%lld", (long long)time(NULL));
+	log_info("reconcile", "reconciliation_start", json_pack("{s:s}", "task_id", task));
+	if (model_network_list(r->db, &v, &n) < 0) {
+		log_error("reconcile", "reconciliation_failed", json_pack("{s:s,s:s}", "task_id", task,
+			  "error", "cannot read networks"));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int err = v[i].enabled ? network_up(r, &v[i], &code, msg) : network_down(r, &v[i]);
+
+		if (err < 0) {
+			failed++;
+			log_error("reconcile", "reconcile_network_failed", json_pack("{s:s,s:s,s:s}",
+				  "task_id", task, "interface", v[i].iface, "error", v[i].enabled ? msg
+				  : strerror(-err)));
+		}
+	}
+	/* Links that look like WireGuard but have no row: never touched. */
+	json_t *found = rec_detect(r), *it;
+	size_t k;
+	json_array_foreach(found, k, it) {
+		const char *name = json_string_value(json_object_get(it, "name"));
+		bool managed = false;
+
+		for (size_t i = 0; name && i < n; i++)
+			managed |= strcmp(v[i].iface, name) == 0;
+		if (name && !managed)
+			log_warn("reconcile", "reconcile_orphaned_interface", json_pack("{s:s,s:s}",
+				 "interface", name, "action", "ignored_not_managed"));
+	}
+	json_decref(found);
+	networks_free(v, n);
+	log_info("reconcile", "reconciliation_complete", json_pack("{s:s,s:i,s:i}", "task_id", task,
+		 "networks", (int)n, "failed", failed));
+	return failed;
+}
+
+/* ---- status and detect ---- */
+
+static void endpoint_str(char out[INET6_ADDRSTRLEN + 8], const union wg_endpoint *ep)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	out[0] = '\0';
+	if (ep->addr.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &ep->in.sin_addr, host, sizeof host);
+		snprintf(out, INET6_ADDRSTRLEN + 8, "%s:%u", host, ntohs(ep->in.sin_port));
+	} else if (ep->addr.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &ep->in6.sin6_addr, host, sizeof host);
+		snprintf(out, INET6_ADDRSTRLEN + 8, "[%s]:%u", host, ntohs(ep->in6.sin6_port));
+	}
+}
+
+static json_t *peer_status(const struct wg_peer *p)
+{
+	char key[WG_KEY_B64_LEN + 1], ep[INET6_ADDRSTRLEN + 8], ip[IPNET_STRLEN];
+	json_t *o;
+	char *ips = calloc(1, p->nallowed * (IPNET_STRLEN + 2) + 1);
+
+	key_to_b64(key, p->public_key);
+	endpoint_str(ep, &p->endpoint);
+	for (size_t i = 0; ips && i < p->nallowed; i++) {
+		ipnet_format(ip, &p->allowed[i]);
+		if (i)
+			strcat(ips, ", ");
+		strcat(ips, ip);
+	}
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:i}", "public_key", key, "endpoint", ep,
+		      "last_handshake", (json_int_t)p->last_handshake, "rx_bytes",
+		      (json_int_t)p->rx_bytes, "tx_bytes", (json_int_t)p->tx_bytes,
+		      "allowed_ips", ips ? ips : "", "persistent_keepalive", p->keepalive);
+	free(ips);
+	return o;
+}
+
+static json_t *iface_status(struct rec *r, const char *iface)
+{
+	struct wg_device *dev = NULL;
+	struct nl_link link;
+	char pub[WG_KEY_B64_LEN + 1];
+	json_t *peers, *o;
+
+	if (r->wg->get(iface, &dev) < 0)
+		return NULL;
+	peers = json_array();
+	for (size_t i = 0; i < dev->npeers; i++)
+		json_array_append_new(peers, peer_status(&dev->peers[i]));
+	key_to_b64(pub, dev->public_key);
+	o = json_pack("{s:s,s:b,s:i,s:s,s:s,s:o}", "name", iface,
+		      "up", nl_link_get(iface, &link) == 0 && link.up, "listen_port", dev->listen_port,
+		      "public_key", pub, "device_type", r->wg->device_type, "peers", peers);
+	wgdev_free(dev);
+	return o;
+}
+
+json_t *rec_status(struct rec *r, const char *iface)
+{
+	json_t *list = json_array();
+	struct network *v;
+	size_t n;
+
+	if (iface) {
+		json_t *o = iface_status(r, iface);
+		if (o)
+			json_array_append_new(list, o);
+		return json_pack("{s:o}", "interfaces", list);
+	}
+	if (model_network_list(r->db, &v, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = v[i].enabled ? iface_status(r, v[i].iface) : NULL;
+			if (o)
+				json_array_append_new(list, o);
+		}
+		networks_free(v, n);
+	}
+	return json_pack("{s:o}", "interfaces", list);
+}
+
+json_t *rec_detect(struct rec *r)
+{
+	struct nl_link *links = NULL;
+	size_t n = 0;
+	json_t *out = json_array();
+
+	if (nl_link_list(&links, &n) < 0)
+		return out;
+	for (size_t i = 0; i < n; i++) {
+		bool kernel = strcmp(links[i].kind, "wireguard") == 0;
+
+		if (!kernel && !(strcmp(links[i].kind, "tun") == 0 && r->wg->exists(links[i].name)))
+			continue;
+		json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "name", links[i].name,
+			"device_type", kernel ? "Linux kernel" : "userspace", "up", links[i].up));
+	}
+	free(links);
+	return out;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* The reconciler daemon's internal interfaces: the state it keeps, the
+ * desired-vs-actual diff (reconcile.c) and the socket server (server.c). */
+#ifndef WGP_RECONCILER_H
+#define WGP_RECONCILER_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <time.h>
+#include "config.h"
+#include "keys.h"
+#include "wgdev.h"
+
+#define UAPI_SOCKDIR "/var/run/wireguard"
+
+struct rec {
+	struct config cfg;
+	struct master_keys keys;
+	sqlite3 *db;                    /* read-only: the DB is the truth */
+	const struct wg_backend *wg;
+	time_t started_at;
+	/* how the config was loaded, for SIGHUP */
+	const char *flag_config, *flag_data_dir, *flag_log_level;
+	int flag_dev_mode;
+};
+
+/* Re-reads the configuration and applies the log level (SIGHUP). */
+void rec_reload(struct rec *r);
+
+/* Full pass over every network (start, `reconcile`, resync timer); a failing
+ * network is logged and the pass continues. Returns the number of networks
+ * that failed. */
+int rec_full(struct rec *r);
+/* Aligns one network with its row (create, update, enable/disable); a
+ * missing row means nothing to do. 0 or -errno; on error *code and msg
+ * describe it in API terms. */
+int rec_network(struct rec *r, long long network_id, const char **code, char msg[256]);
+/* Removes the interface of a deleted network. 0 (also when absent) or -errno. */
+int rec_teardown(struct rec *r, const char *iface);
+/* Adds/updates/removes one peer per its row (absent row = remove). */
+int rec_peer(struct rec *r, long long network_id, long long peer_id, const char **code, char msg[256]);
+/* Removes the peer with public_key (base64) from iface. */
+int rec_remove_peer(struct rec *r, const char *iface, const char *public_key);
+/* {"interfaces":[…]} for iface or (NULL) every managed interface. New reference. */
+json_t *rec_status(struct rec *r, const char *iface);
+/* Every WireGuard link of this host/namespace. New reference (array). */
+json_t *rec_detect(struct rec *r);
+
+/* Serves the socket until SIGTERM/SIGINT; SIGHUP reloads the log level.
+ * Returns the process exit status. */
+int server_run(struct rec *r, int listen_fd);
+/* Binds the socket at path (mode 0660, parent dir created 0750). fd or -errno. */
+int server_listen(const char *path);
+
+#endif

@@ -342,7 +342,7 @@ static int uapi_parser_line(struct uapi_parser *p, const char *line, size_t len)
 	char val[UAPI_VALUE_MAX + 1];
 	const char *eq;
 	size_t klen, vlen;
-	uint64_t num;
+	uint64_t num = 0;
 	int k, ret = -EPROTO;
 
 	if (len == 0) {

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* wgpilot: the command-line tool (operations.md §2). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+#include "db.h"
+#include "log.h"
+
+static void usage(FILE *to)
+{
+	fputs("usage: wgpilot [--config FILE] [--data-dir DIR] [--log-level LEVEL] [--dev-mode]\n"
+	      "               COMMAND [ARGS]\n"
+	      "\n"
+	      "commands:\n"
+	      "  init [--admin-pass=STRING]   create the data dir, database, master key and\n"
+	      "                               certificate; print the one-time setup password\n"
+	      "  migrate                      apply pending database migrations\n"
+	      "  config check                 validate the configuration file\n"
+	      "  version                      print version, commit and build date\n", to);
+}
+
+static int cmd_version(void)
+{
+	printf("wgpilot %s\n  commit: %s\n  built:  %s\n", PACKAGE_VERSION, WGP_COMMIT, WGP_BUILD_DATE);
+	return 0;
+}
+
+static void print_errors(const struct config *cfg, const struct config_errors *errs)
+{
+	for (int i = 0; i < errs->n; i++) {
+		const struct config_error *e = &errs->e[i];
+
+		if (e->line > 0)
+			fprintf(stderr, "%s:%d: ", cfg->path[0] ? cfg->path : "config", e->line);
+		else
+			fprintf(stderr, "wgpilot: ");
+		fprintf(stderr, "%s%s%s\n", e->key, e->key[0] ? ": " : "", e->message);
+	}
+}
+
+static int cmd_config_check(struct cli *c, const struct config_errors *errs)
+{
+	struct stat st;
+	int warn = 0;
+
+	if (errs->n > 0) {
+		print_errors(&c->cfg, errs);
+		fprintf(stderr, "config: %d problem%s found\n", errs->n, errs->n == 1 ? "" : "s");
+		return 1;
+	}
+	printf("config file:  %s\n", c->cfg.path[0] ? c->cfg.path : "(none, defaults)");
+	printf("data dir:     %s\n", c->cfg.data_dir);
+	printf("database:     %s\n", c->cfg.db_path);
+	printf("listen:       %s\n", c->cfg.listen);
+	printf("tls mode:     %s\n", c->cfg.tls_mode);
+	printf("dev mode:     %s\n", c->cfg.dev_mode ? "true" : "false");
+	if (stat(c->cfg.data_dir, &st) != 0) {
+		printf("WARN: data dir %s does not exist (run `wgpilot init`)\n", c->cfg.data_dir);
+		warn = 1;
+	} else if (stat(c->cfg.db_path, &st) != 0) {
+		printf("WARN: database %s does not exist (run `wgpilot init`)\n", c->cfg.db_path);
+		warn = 1;
+	}
+	printf("config OK%s\n", warn ? " (with warnings)" : "");
+	return 0;
+}
+
+int cmd_migrate(struct cli *c)
+{
+	sqlite3 *db;
+	int applied = 0, err = db_open(c->cfg.db_path, DB_RDWR, &db);
+
+	if (err < 0) {
+		fprintf(stderr, "wgpilot: cannot open %s: %s\n", c->cfg.db_path, strerror(-err));
+		return 1;
+	}
+	err = db_migrate(db, &applied);
+	db_close(db);
+	if (err == -EPROTO) {
+		fprintf(stderr, "wgpilot: database %s is newer than this program; upgrade wgpilot\n",
+			c->cfg.db_path);
+		return 1;
+	}
+	if (err < 0) {
+		fprintf(stderr, "wgpilot: migration failed: %s\n", strerror(-err));
+		return 1;
+	}
+	printf("%d migration%s applied, schema at version %d\n", applied, applied == 1 ? "" : "s",
+	       db_migrations_count);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "dev-mode", no_argument, NULL, 'D' },
+		{ "admin-pass", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct cli c;
+	struct config_errors errs = { .n = 0 };
+	const char *config = NULL, *data_dir = NULL, *level = NULL, *cmd;
+	int dev = -1, opt, loaded;
+
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'd': data_dir = optarg; break;
+		case 'l': level = optarg; break;
+		case 'D': dev = 1; break;
+		case 'p': c.admin_pass = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	/* Flags may also follow the command (`wgpilot init --admin-pass=X`). */
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'd': data_dir = optarg; break;
+		case 'l': level = optarg; break;
+		case 'D': dev = 1; break;
+		case 'p': c.admin_pass = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (strcmp(cmd, "version") == 0 && optind == argc)
+		return cmd_version();
+	loaded = config_load(&c.cfg, config, data_dir, level, dev, &errs);
+	if (strcmp(cmd, "config") == 0 && optind + 1 == argc && strcmp(argv[optind], "check") == 0)
+		return cmd_config_check(&c, &errs);
+	if (loaded < 0) {
+		print_errors(&c.cfg, &errs);
+		return 1;
+	}
+	log_setup(log_level_parse(c.cfg.log_level) < 0 ? LOG_INFO : log_level_parse(c.cfg.log_level),
+		  strcmp(c.cfg.log_format, "text") != 0);
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (c.admin_pass && strcmp(cmd, "init") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(&c);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(&c);
+	fprintf(stderr, "wgpilot: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}
