@@ -447,6 +447,11 @@ int main(int argc, char **argv)
 		log_error("main", "fcgx_init_failed", NULL);
 		return 1;
 	}
+	/* Fail fast (key, DB, schema) before binding or forking anything. */
+	if (app_open(&app) < 0)
+		return 1;
+	db_close(app.db);
+	app.db = NULL;
 	if (!sock_path)
 		return serve(&app, 0);
 	unlink(sock_path);

@@ -400,6 +400,16 @@ static void free_secret(char *s)
 	}
 }
 
+static int first_address(const char *allowed_ips, struct ipnet *out)
+{
+	char item[IPNET_STRLEN];
+	const char *cur = allowed_ips;
+
+	if (!*cur || ipnet_list_next(&cur, item, NULL) < 0)
+		return -EINVAL;
+	return ipnet_parse(out, item);
+}
+
 char *peer_render_config(struct req *r, long long nid, long long pid, char *peer_name, size_t namesz)
 {
 	struct network n;
@@ -431,7 +441,8 @@ char *peer_render_config(struct req *r, long long nid, long long pid, char *peer
 		resp_error(r, 500, "INTERNAL_ERROR", "cannot decrypt the peer's keys");
 		goto out;
 	}
-	if (other_sites(r->app->db, &p, &sites, &nsites) < 0 || ipnet_parse(&first, p.allowed_ips) < 0) {
+	/* The tunnel address is the first allowed_ips item (the rest are site LANs). */
+	if (other_sites(r->app->db, &p, &sites, &nsites) < 0 || first_address(p.allowed_ips, &first) < 0) {
 		resp_error(r, 500, "INTERNAL_ERROR", "cannot read the peer's network");
 		goto out;
 	}

@@ -33,6 +33,22 @@ int crypto_init(void)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* sodium_base642bin as in libsodium 1.0.18, but refusing bytes >= 0x80: that
+ * version decodes every one of them as '/', so a key would have many
+ * spellings. The check is branch-free over the bytes to stay constant time. */
+static int keys_b64_decode(uint8_t *bin, size_t bin_max, size_t *bin_len,
+                           const char *b64, size_t b64_len)
+{
+	unsigned char high = 0;
+	size_t i;
+
+	for (i = 0; i < b64_len; i++)
+		high |= (unsigned char)b64[i];
+	if (high & 0x80)
+		return -1;
+	return sodium_base642bin(bin, bin_max, b64, b64_len, NULL, bin_len, NULL, B64_ORIG);
+}
+
 /* --- WireGuard keys ------------------------------------------------------ */
 
 void key_to_b64(char out[static WG_KEY_B64_LEN + 1], const uint8_t key[static WG_KEY_LEN])
@@ -50,9 +66,9 @@ int key_from_b64(uint8_t key[static WG_KEY_LEN], const char *b64)
 	if (!b64 || strnlen(b64, WG_KEY_B64_LEN + 1) != WG_KEY_B64_LEN ||
 	    b64[WG_KEY_B64_LEN - 1] != '=')
 		return -EINVAL;
-	/* libsodium's decoder is constant time and rejects non-zero pad bits. */
-	if (sodium_base642bin(tmp, sizeof(tmp), b64, WG_KEY_B64_LEN, NULL, &len, NULL,
-	                      B64_ORIG) != 0 || len != WG_KEY_LEN)
+	/* The decoder is constant time and rejects non-zero pad bits. */
+	if (keys_b64_decode(tmp, sizeof(tmp), &len, b64, WG_KEY_B64_LEN) != 0 ||
+	    len != WG_KEY_LEN)
 		goto out;
 	memcpy(key, tmp, WG_KEY_LEN);
 	ret = 0;
@@ -314,8 +330,8 @@ static int secret_open_sb1(const uint8_t key[static 32], const char *b64, char *
 	raw = malloc(max_len);
 	if (!raw)
 		goto out;
-	if (sodium_base642bin(raw, max_len, b64, b64_len, NULL, &raw_len, NULL,
-	                      B64_ORIG) != 0 || raw_len < SECRET_OVERHEAD) {
+	if (keys_b64_decode(raw, max_len, &raw_len, b64, b64_len) != 0 ||
+	    raw_len < SECRET_OVERHEAD) {
 		ret = -EINVAL;
 		goto out;
 	}

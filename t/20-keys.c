@@ -82,6 +82,10 @@ static void test_key_b64_bad(void)
 		{ "CNkThuNN7vf5U3Y4GB2Y8PndNf8hcqo7 wgHn3JESEw=", "inner space" },
 		{ "CNkThuNN7vf5U3Y4GB2Y8PndNf8=cqo7MwgHn3JESEw=", "inner '='" },
 		{ "sb1:huNN7vf5U3Y4GB2Y8PndNf8hcqo7MwgHn3JESEw=", "sb1 prefix" },
+		/* libsodium 1.0.18 alone would decode any byte >= 0x80 as '/'. */
+		{ "mi\xffHr8j9gXdMgvdtxYZfbscqlzf92ulkmZkqe2cjAnU=", "0xff in place of '/'" },
+		{ "mi\x80Hr8j9gXdMgvdtxYZfbscqlzf92ulkmZkqe2cjAnU=", "0x80 in place of '/'" },
+		{ "CNkThuNN7vf5U3Y4GB2Y8PndNf8hcqo7MwgHn3JESE\xc3\xa9", "UTF-8 at the end" },
 	};
 	uint8_t k[WG_KEY_LEN], pattern[WG_KEY_LEN];
 	size_t i;
@@ -410,6 +414,33 @@ static void test_secret_empty_box(const uint8_t key[32])
 	free(p);
 }
 
+/* A sealed value whose first '/' is spelled 0xff must not open. */
+static void test_secret_high_bytes(const uint8_t key[32])
+{
+	char *s = NULL, *slash, *p = NULL, text[16] = "";
+	int i;
+
+	/* Seal until the base64 has a '/': about one try in two, at most 64. */
+	for (i = 0; i < 64; i++) {
+		free(s);
+		snprintf(text, sizeof(text), "pw%d", i);
+		s = secret_seal(key, text);
+		if (!s || strchr(s, '/'))
+			break;
+	}
+	slash = s ? strchr(s, '/') : NULL;
+	ok(slash != NULL, "found a sealed value with '/'");
+	if (slash) {
+		*slash = '\xff';
+		is_int(secret_open(key, s, &p), -EINVAL, "0xff in place of '/' -> -EINVAL");
+		*slash = '/';
+		is_int(secret_open(key, s, &p), 0, "... and the real spelling opens");
+		is_str(p, text, "... to the plaintext");
+		free(p);
+	}
+	free(s);
+}
+
 static void test_secret_bad(const uint8_t key[32])
 {
 	static const size_t flips[] = { 0, 23, 24, 39, 40, 55 };
@@ -451,6 +482,7 @@ static void test_secret_bad(const uint8_t key[32])
 	is_int(secret_open(key, t, &p), -EINVAL, "truncated base64 -> -EINVAL");
 	free(t);
 	free(s);
+	test_secret_high_bytes(key);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		p = (char *)"sentinel";
@@ -475,6 +507,8 @@ static void test_secret_legacy(const uint8_t key[32])
 	       "unpadded base64 is not legacy");
 	is_int(secret_is_legacy("CNkThuNN7vf5U3Y4GB2Y8PndNf8hcqo7MwgHn3JESEw=x"), 0,
 	       "45 chars is not legacy");
+	is_int(secret_is_legacy("mi\xffHr8j9gXdMgvdtxYZfbscqlzf92ulkmZkqe2cjAnU="), 0,
+	       "a key with 0xff for '/' is not legacy");
 }
 
 static void test_secret(void)

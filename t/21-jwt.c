@@ -236,6 +236,33 @@ static void test_signature_encoding(void)
 	is_int(jwt_verify(key, with_part(good, 2, ""), NOW, NULL), JWT_INVALID, "empty signature");
 }
 
+/* libsodium 1.0.18 decodes any byte >= 0x80 as '_': such a spelling of a
+ * real signature must not verify. */
+static void test_signature_high_byte(void)
+{
+	struct jwt_claims c = alice();
+	char *tok = NULL, *under = NULL;
+	int i;
+
+	/* A signature holds a '_' about one time in two; 64 tries are plenty. */
+	for (i = 0; i < 64 && !under; i++) {
+		free(tok);
+		snprintf(c.username, sizeof(c.username), "user%d", i);
+		tok = jwt_sign(key, &c);
+		under = tok ? strchr(strrchr(tok, '.'), '_') : NULL;
+	}
+	ok(under != NULL, "found a signature with '_'");
+	if (under) {
+		*under = '\xff';
+		is_int(jwt_verify(key, tok, NOW, NULL), JWT_INVALID, "0xff in place of '_'");
+		*under = '\x80';
+		is_int(jwt_verify(key, tok, NOW, NULL), JWT_INVALID, "0x80 in place of '_'");
+		*under = '_';
+		is_int(jwt_verify(key, tok, NOW, NULL), JWT_OK, "... the real spelling verifies");
+	}
+	free(tok);
+}
+
 static void test_headers(void)
 {
 	static const struct { const char *hdr; int want; const char *why; } v[] = {
@@ -405,6 +432,7 @@ int main(void)
 	test_sign_limits();
 	test_tampered();
 	test_signature_encoding();
+	test_signature_high_byte();
 	test_headers();
 	test_claims();
 	test_malformed();

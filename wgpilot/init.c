@@ -148,7 +148,7 @@ static void chown_to_service(const struct config *cfg)
 
 static int ensure_certificate(const struct config *cfg)
 {
-	char dir[PATH_MAX], crt[PATH_MAX + 32], key[PATH_MAX + 32];
+	char dir[PATH_MAX + 16], crt[PATH_MAX + 48], key[PATH_MAX + 48];
 	int err;
 
 	snprintf(dir, sizeof dir, "%s/certs", cfg->data_dir);
@@ -178,7 +178,7 @@ int cmd_init(struct cli *c)
 	}
 	dir_of(keydir, sizeof keydir, c->cfg.master_key_file);
 	if ((err = mkdir_p(keydir, 0750)) < 0
-	    || (err = master_create(c->cfg.master_key_file, gr ? (int)gr->gr_gid : -1)) < 0) {
+	    || (err = master_create(c->cfg.master_key_file, gr ? gr->gr_gid : (gid_t)-1)) < 0) {
 		fprintf(stderr, "wgpilot: cannot create master key %s: %s\n",
 			c->cfg.master_key_file, strerror(-err));
 		return 1;
