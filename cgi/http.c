@@ -31,25 +31,28 @@ static const char *status_text(int status)
 void resp_raw(struct req *r, int status, const char *ctype, const char *extra_headers,
 	      const void *body, size_t len)
 {
-	FCGX_Stream *out = r->fcgx->out;
+	char head[2048];
+	int n;
 
 	if (r->responded)
 		return;
 	r->responded = true;
 	r->status = status;
-	FCGX_FPrintF(out, "Status: %d %s\r\nX-Request-ID: %s\r\nCache-Control: no-store\r\n",
+	/* Formatted here: libfcgi's own printf knows no %zu. */
+	n = snprintf(head, sizeof head, "Status: %d %s\r\nX-Request-ID: %s\r\nCache-Control: no-store\r\n",
 		     status, status_text(status), r->request_id);
 	if (ctype)
-		FCGX_FPrintF(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
+		n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+			      ctype, len);
 	if (r->set_cookie[0])
-		FCGX_FPrintF(out, "Set-Cookie: %s\r\n", r->set_cookie);
-	if (extra_headers)
-		FCGX_PutS(extra_headers, out);
-	if (r->extra_headers[0])
-		FCGX_PutS(r->extra_headers, out);
-	FCGX_PutS("\r\n", out);
+		n += snprintf(head + n, sizeof head - (size_t)n, "Set-Cookie: %s\r\n", r->set_cookie);
+	n += snprintf(head + n, sizeof head - (size_t)n, "%s%s\r\n", extra_headers ? extra_headers : "",
+		      r->extra_headers);
+	if (n >= (int)sizeof head)
+		n = sizeof head - 1;    /* cannot happen: every part is bounded well below */
+	FCGX_PutStr(head, n, r->fcgx->out);
 	if (len)
-		FCGX_PutStr(body, (int)len, out);
+		FCGX_PutStr(body, (int)len, r->fcgx->out);
 	r->bytes_out = len;
 }
 

@@ -360,8 +360,10 @@ static int supervise(struct app *app, int sock, int n)
 				continue;
 			kids[i] = fork();
 			if (kids[i] == 0) {
-				signal(SIGTERM, on_term);
-				signal(SIGINT, on_term);
+				/* No SA_RESTART: a blocked accept must return on SIGTERM. */
+				struct sigaction sa = { .sa_handler = on_term };
+				sigaction(SIGTERM, &sa, NULL);
+				sigaction(SIGINT, &sa, NULL);
 				_exit(serve(app, sock));
 			}
 			if (kids[i] < 0) {

@@ -51,6 +51,7 @@ enum config_key_id {
 	CK_METRICS_ALLOW,
 	CK__MAX
 };
+_Static_assert(CK__MAX <= 64, "the YAML walker keeps one bit per key");
 
 struct config_key {
 	const char *name;               /* "section.key" */
@@ -790,7 +791,7 @@ int config_apply_env(struct config *c, char *const *envp, struct config_errors *
 {
 	char key[sizeof(((struct config_error *)0)->key)], msg[128];
 	const char *name, *eq;
-	int count = 0;
+	int count = 0, rc;
 
 	for (; envp && *envp; envp++) {
 		if (strncmp(*envp, "WGPILOT_", 8) != 0)
@@ -799,9 +800,13 @@ int config_apply_env(struct config *c, char *const *envp, struct config_errors *
 		eq = strchr(name, '=');
 		if (!eq || !strncmp(name, "CONFIG=", 7) || !strncmp(name, "DATA_DIR=", 9))
 			continue;
+		/* Variables that name no key are not ours (launchers and units share
+		 * the prefix, e.g. WGPILOT_LOG_LEVEL): skip them; a bad value for a
+		 * real key is an error. */
 		if (config_env_key(name, (size_t)(eq - name), key, sizeof(key)) < 0)
-			snprintf(msg, sizeof(msg), "unknown key");
-		else if (config_set(c, key, eq + 1, msg, sizeof(msg)) == 0)
+			continue;
+		rc = config_set(c, key, eq + 1, msg, sizeof(msg));
+		if (rc == 0 || rc == -ENOENT)
 			continue;
 		config_err(errs, 0, key, "%s (from WGPILOT_%.*s)", msg, (int)(eq - name), name);
 		count++;

@@ -69,7 +69,9 @@ static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *d
 	int ret;
 
 	nlh->nlmsg_seq = ++s->seq;
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+	/* NLM_F_DUMP shares bits with NLM_F_REPLACE/NLM_F_EXCL of "new" requests,
+	 * so only a GET (rtnetlink types 4n+2) with both bits set is a dump. */
+	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP || (nlh->nlmsg_type & 3) != 2)
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	buf = malloc(NL_RXBUF);
 	if (!buf)

@@ -360,7 +360,7 @@ static void test_good_values(void)
 		config_defaults(&c);
 		is_int(config_set(&c, good[i].key, good[i].in, msg, sizeof(msg)), 0,
 		       "good %s = '%s'", good[i].key, good[i].in);
-		is_str(get(&c, good[i].key), good[i].want, "  reads back '%s'", good[i].want);
+		is_str(get(&c, good[i].key), good[i].want, "  reads back as expected");
 	}
 }
 
@@ -487,7 +487,7 @@ static void test_yaml_errors(void)
 		if (e.n < 1)
 			continue;
 		is_int(e.e[0].line, y->line, "  line %d", y->line);
-		is_str(e.e[0].key, y->key, "  key '%s'", y->key);
+		is_str(e.e[0].key, y->key, "  key of case %zu", i);
 		if (!ok(strstr(e.e[0].message, y->msg) != NULL, "  message has '%s'", y->msg))
 			printf("#   got '%s'\n", e.e[0].message);
 	}
@@ -594,13 +594,10 @@ static void test_env_mapping(void)
 		"WGPILOT_LOGGING=debug", "WGPILOT_AUTH_RATE_LIMIT_RPM=0", "WGPILOT_=1",
 		"WGPILOT_MONITOR_POLL_INTERVAL=soon", NULL,
 	};
+	/* Names that are no key (other WGPILOT_ variables, e.g. the original
+	 * unit's WGPILOT_LOG_LEVEL) are skipped; bad values of real keys count. */
 	static const struct { const char *key, *msg; } want[] = {
-		{ "foo.bar", "unknown section (from WGPILOT_FOO_BAR)" },
-		{ "auth.nope", "unknown key (from WGPILOT_AUTH_NOPE)" },
-		{ "log.level", "unknown section (from WGPILOT_LOG_LEVEL)" },
-		{ "logging", "unknown key (from WGPILOT_LOGGING)" },
 		{ "auth.rate_limit_rpm", "from 1 to 10000 (from WGPILOT_AUTH_RATE_LIMIT_RPM)" },
-		{ "", "unknown section (from WGPILOT_)" },
 		{ "monitor.poll_interval", "(from WGPILOT_MONITOR_POLL_INTERVAL)" },
 	};
 	char longname[200];
@@ -620,9 +617,9 @@ static void test_env_mapping(void)
 
 	config_defaults(&c);
 	d = c;
-	is_int(config_apply_env(&c, bad_envp, &e), 7, "bad env: 7 errors returned");
-	is_int(e.n, 7, "  7 recorded");
-	for (int i = 0; i < 7 && i < e.n; i++) {
+	is_int(config_apply_env(&c, bad_envp, &e), 2, "bad env: 2 errors returned, unknown names skipped");
+	is_int(e.n, 2, "  2 recorded");
+	for (int i = 0; i < 2 && i < e.n; i++) {
 		is_int(e.e[i].line, 0, "  error %d: line 0", i);
 		is_str(e.e[i].key, want[i].key, "  error %d: key", i);
 		if (!ok(strstr(e.e[i].message, want[i].msg) != NULL, "  error %d: message", i))
@@ -636,8 +633,8 @@ static void test_env_mapping(void)
 	e.n = 0;
 	is_int(config_apply_env(&c, long_envp, NULL), 0, "env with NULL errs, no '=': skipped");
 	memcpy(longname + 150, "=1", 3);
-	is_int(config_apply_env(&c, long_envp, &e), 1, "over-long env name: one error");
-	ok(e.n == 1 && strstr(e.e[0].message, "unknown key") != NULL, "  unknown key");
+	is_int(config_apply_env(&c, long_envp, &e), 0, "over-long env name: not a key, skipped");
+	is_int(e.n, 0, "  nothing recorded");
 	is_int(config_apply_env(&c, NULL, &e), 0, "NULL envp: nothing");
 }
 

@@ -29,14 +29,15 @@ db_state() {
 }
 
 # req SRC METHOD PATH [BODY] [CURL-ARGS...]: like api, from source address SRC
-# (the login rate limit is per client IP), with extra curl arguments.
+# (the login rate limit is per client IP), with extra curl arguments; BODY "-"
+# sends no body of its own (the arguments may).
 req() {
 	local src=$1 method=$2 path=$3 hdr out
 	shift 3
 	local args=(-sk --max-time 30 --interface "$src" -X "$method" -b "$API_JAR" -c "$API_JAR"
 		-w '\n%{http_code}' -D "${hdr:=$(mktemp)}")
 	if [ $# -ge 1 ]; then
-		args+=(-H 'Content-Type: application/json' --data-binary "$1")
+		[ "$1" = - ] || args+=(-H 'Content-Type: application/json' --data-binary "$1")
 		shift
 	fi
 	out=$(ip netns exec "$ns" curl "${args[@]}" "$@" "https://127.0.0.1:8443$path" 2>/dev/null) || true
@@ -225,7 +226,7 @@ api GET /api/networks/1/peers/1/config
 is "$API_STATUS" 200 "config download"
 like "$(api_header Content-Type)" '^text/plain; charset=utf-8$' "config content type"
 like "$(api_header Content-Disposition)" '^attachment; filename="wgpilot-laptop.conf"$' "config file name"
-is "$API_BODY" "${config%$'\n'}" "download equals the wizard's config"
+is "${API_BODY%$'\n'}" "$config" "download equals the wizard's config"
 api GET /api/networks/1/peers/1/qr
 is "$API_STATUS" 200 "QR code"
 is "$(api_header Content-Type)" image/png "QR is a PNG"
@@ -243,7 +244,7 @@ big=$dir/big.json
 head -c 1100000 /dev/zero | tr '\0' 'a' | sed 's/^/{"name":"/; s/$/"}/' >"$big"
 bad 0 POST /api/networks/1/peers "@$big" 413 VALIDATION_ERROR "body over 1 MiB"
 before=$(db_state)
-req 127.0.0.1 POST /api/networks/1/peers '{"name":"x"}' -H 'Content-Type: text/plain'
+req 127.0.0.1 POST /api/networks/1/peers - --data-binary '{"name":"x"}' -H 'Content-Type: text/plain'
 expect 400 VALIDATION_ERROR "non-JSON content type"
 req 127.0.0.1 POST /api/networks/1/peers '{"name":"x"}' -H 'Origin: https://evil.example'
 expect 403 FORBIDDEN "cross-origin write with the cookie"

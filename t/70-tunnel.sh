@@ -74,8 +74,8 @@ ok "client namespace reaches $SERVER_IP over the veth" \
 # --- the stack ------------------------------------------------------------------
 
 if ! stack_up "$SRV" "$STATE"; then
+	# stack_up showed quickstart's messages, with the tails of the logs
 	fail "quickstart up starts the stack in $SRV"
-	stack_logs "$STATE"
 	done_testing
 fi
 pass "quickstart up starts the stack in $SRV"
@@ -124,13 +124,15 @@ is "$API_STATUS" 200 "step 2 (server identity): 200"
 api POST /api/setup/step/3 '{"name":"Home VPN","mode":"hub-routed","subnet":"'"$SUBNET"'","listen_port":51820}'
 is "$API_STATUS" 201 "step 3 (network): 201"
 is "$(json_get "$API_BODY" '$.network.interface' || true)" wg0 "network interface wg0"
-NET_ID=$(json_get "$API_BODY" '$.network.id' || echo 1)
+NET_ID=$(json_get "$API_BODY" '$.network.id') || NET_ID=""
 is "$NET_ID" 1 "network id 1"
+: "${NET_ID:=1}"
 
 api POST /api/setup/step/4 '{"name":"laptop","role":"client","tunnel_type":"full"}'
 is "$API_STATUS" 201 "step 4 (peer): 201"
-PEER_ID=$(json_get "$API_BODY" '$.peer.id' || echo 1)
+PEER_ID=$(json_get "$API_BODY" '$.peer.id') || PEER_ID=""
 is "$PEER_ID" 1 "peer id 1"
+: "${PEER_ID:=1}"
 CONF=$WGP_TMP/laptop.conf
 (umask 077 && : >"$CONF")
 ok "step 4 returns the config" json_save "$API_BODY" '$.config' "$CONF"
@@ -138,7 +140,13 @@ QR_B64=$(json_get "$API_BODY" '$.qr_data' || true)
 printf '%s' "$QR_B64" | base64 -d >"$WGP_TMP/qr.png" 2>/dev/null || true
 is "$(head -c 8 "$WGP_TMP/qr.png" | od -An -tx1 | tr -d ' \n')" 89504e470d0a1a0a "qr_data is a base64 PNG"
 zbarimg --raw -q "$WGP_TMP/qr.png" >"$WGP_TMP/qr.txt" 2>/dev/null || true
-is "$(cat "$WGP_TMP/qr.txt")" "$(cat "$CONF")" "the QR code decodes to the config"
+if [ -s "$CONF" ]; then
+	# zbarimg ends its output with a newline of its own: compare without
+	# trailing newlines.
+	is "$(cat "$WGP_TMP/qr.txt")" "$(cat "$CONF")" "the QR code decodes to the config"
+else
+	fail "the QR code decodes to the config (no config to compare)"
+fi
 
 api GET "/api/networks/$NET_ID/peers/$PEER_ID/config"
 is "$API_STATUS" 200 "GET .../peers/$PEER_ID/config: 200"
@@ -180,6 +188,17 @@ is "$API_STATUS" 400 "malformed JSON on POST /api/networks: 400"
 is "$(error_code)" VALIDATION_ERROR "malformed JSON: VALIDATION_ERROR"
 like "$(json_get "$API_BODY" '$.error.request_id' || true)" '^req_[0-9a-f]{12}$' "error carries request_id"
 
+# CSRF: cookie-authenticated writes must come from our own origin; nginx
+# passes the Host with its port, as the browser's Origin has it.
+API_CURL_ARGS=(-H "Origin: https://127.0.0.1:8443")
+api POST /api/networks '{"name":'
+is "$API_STATUS" 400 "same-origin write passes the Origin check (then fails validation)"
+API_CURL_ARGS=(-H "Origin: https://evil.example")
+api POST /api/networks '{"name":"x","mode":"hub-routed","subnet":"10.99.0.0/24","listen_port":51999}'
+is "$API_STATUS" 403 "cross-origin write: 403"
+is "$(error_code)" FORBIDDEN "cross-origin write: FORBIDDEN"
+API_CURL_ARGS=()
+
 big=$WGP_TMP/big.json
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$big"
 api POST /api/networks "@$big"
@@ -188,6 +207,7 @@ is "$(error_code)" VALIDATION_ERROR "413 body in the API error shape"
 
 api GET /api/networks
 is "$API_STATUS" 200 "GET /api/networks with the session: 200"
+is "$(json_get "$API_BODY" '$[0].name' || true)" "Home VPN" "the wizard's network is listed"
 is "$(json_get "$API_BODY" '$[1].id' || echo none)" none "bad inputs created no network"
 
 saved_jar=$API_JAR

@@ -31,7 +31,8 @@
 #   stack_down NS STATE
 #   api METHOD PATH [BODY]  HTTPS request in $API_NS with the cookie jar
 #                         $API_JAR; sets API_STATUS, API_BODY, API_HEADERS;
-#                         BODY "@FILE" sends the contents of FILE
+#                         BODY "@FILE" sends the contents of FILE; extra
+#                         curl arguments from the array API_CURL_ARGS
 #   api_header NAME       a response header of the last api call
 #   json_get JSON PATH    value at the SQLite JSON path ($.a.b[0]); strings
 #                         raw, true/false/null as words, objects as JSON;
@@ -54,6 +55,7 @@ export top_srcdir top_builddir
 
 TAP_N=0
 TAP_FAILED=0
+API_CURL_ARGS=()
 TAP_LAST=0
 _WGP_CLEANUP=()
 
@@ -294,7 +296,7 @@ api() {
 	local args=(-sk --max-time 30 -X "$method" -b "$API_JAR" -c "$API_JAR"
 		-H 'Accept: application/json' -w '\n%{http_code}')
 	hdr=$(mktemp)
-	args+=(-D "$hdr")
+	args+=(-D "$hdr" ${API_CURL_ARGS[@]+"${API_CURL_ARGS[@]}"})
 	if [ $# -ge 3 ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$3")
 	fi
