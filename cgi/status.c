@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/status (api.md §8): live peer state from the reconciler merged
  * with the DB's names. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "api.h"
@@ -21,36 +22,47 @@ static json_t *find_iface(json_t *ifaces, const char *name)
 	return NULL;
 }
 
-static const struct peer *find_peer(const struct peer *v, size_t n, const char *key)
+static json_t *peer_entry(const struct peer *p, json_t *kp, long long now)
 {
-	for (size_t i = 0; key && i < n; i++)
-		if (strcmp(v[i].public_key, key) == 0)
-			return &v[i];
-	return NULL;
+	const char *key = json_string_value(json_object_get(kp, "public_key"));
+	const char *ep = json_string_value(json_object_get(kp, "endpoint"));
+	long long hs = json_integer_value(json_object_get(kp, "last_handshake"));
+
+	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:b}",
+		"peer_id", (json_int_t)(p ? p->id : 0), "name", p ? p->name : "",
+		"public_key", key ? key : "", "endpoint", ep ? ep : "",
+		"last_handshake", (json_int_t)hs,
+		"transfer_rx", json_integer_value(json_object_get(kp, "rx_bytes")),
+		"transfer_tx", json_integer_value(json_object_get(kp, "tx_bytes")),
+		"online", hs > 0 && now - hs < ONLINE_WINDOW);
 }
 
+/* Kernel peers in DB order (by id), then those unknown to the DB (peer_id 0).
+ * The scan is O(DB peers x kernel peers); fine for hundreds of peers, to be
+ * indexed by key for the 10k-peer targets. */
 static json_t *status_peers(struct req *r, const struct network *n, json_t *kif)
 {
 	long long now = (long long)time(NULL);
-	json_t *out = json_array(), *kp;
+	json_t *out = json_array(), *kp, *kpeers = json_object_get(kif, "peers");
 	struct peer *v = NULL;
-	size_t cnt = 0, i;
+	size_t cnt = 0, i, nk = json_array_size(kpeers);
+	char *used = calloc(nk + 1, 1);
 
 	model_peer_list(r->app->db, n->id, &v, &cnt);
-	json_array_foreach(json_object_get(kif, "peers"), i, kp) {
-		const char *key = json_string_value(json_object_get(kp, "public_key"));
-		const struct peer *p = find_peer(v, cnt, key);
-		long long hs = json_integer_value(json_object_get(kp, "last_handshake"));
-		const char *ep = json_string_value(json_object_get(kp, "endpoint"));
-
-		json_array_append_new(out, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:b}",
-			"peer_id", (json_int_t)(p ? p->id : 0), "name", p ? p->name : "",
-			"public_key", key ? key : "", "endpoint", ep ? ep : "",
-			"last_handshake", (json_int_t)hs,
-			"transfer_rx", json_integer_value(json_object_get(kp, "rx_bytes")),
-			"transfer_tx", json_integer_value(json_object_get(kp, "tx_bytes")),
-			"online", hs > 0 && now - hs < ONLINE_WINDOW));
+	for (size_t k = 0; used && k < cnt; k++) {
+		json_array_foreach(kpeers, i, kp) {
+			const char *key = json_string_value(json_object_get(kp, "public_key"));
+			if (!used[i] && key && strcmp(key, v[k].public_key) == 0) {
+				used[i] = 1;
+				json_array_append_new(out, peer_entry(&v[k], kp, now));
+				break;
+			}
+		}
 	}
+	json_array_foreach(kpeers, i, kp)
+		if (used && !used[i])
+			json_array_append_new(out, peer_entry(NULL, kp, now));
+	free(used);
 	peers_free(v, cnt);
 	return out;
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
@@ -24,7 +26,8 @@
 #endif
 
 #define NL_RXBUF 32768          /* large enough for any dump part the kernel sends */
-#define NL_DUMP_TRIES 3         /* a dump interrupted by a change is redone */
+#define NL_DUMP_TRIES 3
+#define NL_TIMEOUT_S 10         /* a dump interrupted by a change is redone */
 
 struct nl_sock {
 	struct mnl_socket *nl;
@@ -34,12 +37,20 @@ struct nl_sock {
 
 static int nl_open(struct nl_sock *s)
 {
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_S };
 	int ret = 0;
 
 	s->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!s->nl)
 		return -errno;
 	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		mnl_socket_close(s->nl);
+		s->nl = NULL;
+		return ret;
+	}
+	/* A reply that never comes must not hang the reconciler. */
+	if (setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		ret = -errno;
 		mnl_socket_close(s->nl);
 		s->nl = NULL;
@@ -58,21 +69,20 @@ static void nl_close(struct nl_sock *s)
 }
 
 /*
- * Sends nlh (NLM_F_ACK added unless it is a dump) and runs cb (may be NULL)
- * on each reply message until the ACK or NLMSG_DONE. 0 or -errno (the
- * kernel's for an NLMSG_ERROR, -EINTR for an interrupted dump).
+ * Sends nlh and runs cb (may be NULL) on each reply message until the ACK
+ * or, for a dump, NLMSG_DONE. 0 or -errno (the kernel's for an NLMSG_ERROR,
+ * -EINTR for an interrupted dump, -EAGAIN when the kernel stays silent).
  */
-static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
 {
 	char *buf;
 	ssize_t n;
 	int ret;
 
 	nlh->nlmsg_seq = ++s->seq;
-	/* NLM_F_DUMP shares bits with NLM_F_REPLACE/NLM_F_EXCL of "new" requests,
-	 * so only a GET (rtnetlink types 4n+2) with both bits set is a dump. */
-	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP || (nlh->nlmsg_type & 3) != 2)
-		nlh->nlmsg_flags |= NLM_F_ACK;
+	/* Said by the caller, not read from the flags: NLM_F_DUMP shares its
+	 * bits with NLM_F_REPLACE and NLM_F_EXCL. */
+	nlh->nlmsg_flags |= dump ? NLM_F_DUMP : NLM_F_ACK;
 	buf = malloc(NL_RXBUF);
 	if (!buf)
 		return -ENOMEM;
@@ -105,7 +115,7 @@ out:
 }
 
 /* One request on a socket of its own. */
-static int nl_request(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+static int nl_request(struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
 {
 	struct nl_sock s;
 	int ret;
@@ -113,7 +123,7 @@ static int nl_request(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 	ret = nl_open(&s);
 	if (ret < 0)
 		return ret;
-	ret = nl_talk(&s, nlh, cb, data);
+	ret = nl_talk(&s, nlh, dump, cb, data);
 	nl_close(&s);
 	return ret;
 }
@@ -258,7 +268,7 @@ int nl_link_get(const char *ifname, struct nl_link *out)
 	if (!nl_ifname_ok(ifname))
 		return -EINVAL;
 	nlh = nl_link_msg(buf, RTM_GETLINK, 0, ifname, &ifi);
-	ret = nl_request(nlh, nl_link_one_cb, &list);
+	ret = nl_request(nlh, false, nl_link_one_cb, &list);
 	if (!ret && !list.n)
 		ret = -ENODEV;
 	return ret;
@@ -306,8 +316,8 @@ int nl_link_list(struct nl_link **out, size_t *n)
 	*n = 0;
 	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
 		list.n = 0;
-		nlh = nl_link_msg(buf, RTM_GETLINK, NLM_F_DUMP, NULL, &ifi);
-		ret = nl_request(nlh, nl_link_list_cb, &list);
+		nlh = nl_link_msg(buf, RTM_GETLINK, 0, NULL, &ifi);
+		ret = nl_request(nlh, true, nl_link_list_cb, &list);
 	}
 	if (ret < 0) {
 		free(list.links);
@@ -331,7 +341,7 @@ int nl_link_create(const char *ifname, const char *kind)
 	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
 	mnl_attr_nest_end(nlh, linkinfo);
-	return nl_request(nlh, NULL, NULL);
+	return nl_request(nlh, false, NULL, NULL);
 }
 
 int nl_link_delete(const char *ifname)
@@ -341,7 +351,7 @@ int nl_link_delete(const char *ifname)
 
 	if (!nl_ifname_ok(ifname))
 		return -EINVAL;
-	return nl_request(nl_link_msg(buf, RTM_DELLINK, 0, ifname, &ifi), NULL, NULL);
+	return nl_request(nl_link_msg(buf, RTM_DELLINK, 0, ifname, &ifi), false, NULL, NULL);
 }
 
 int nl_link_set_up(const char *ifname, bool up)
@@ -355,7 +365,7 @@ int nl_link_set_up(const char *ifname, bool up)
 	nlh = nl_link_msg(buf, RTM_NEWLINK, 0, ifname, &ifi);
 	ifi->ifi_change = IFF_UP;
 	ifi->ifi_flags = up ? IFF_UP : 0;
-	return nl_request(nlh, NULL, NULL);
+	return nl_request(nlh, false, NULL, NULL);
 }
 
 int nl_link_set_mtu(const char *ifname, unsigned mtu)
@@ -368,7 +378,7 @@ int nl_link_set_mtu(const char *ifname, unsigned mtu)
 		return -EINVAL;
 	nlh = nl_link_msg(buf, RTM_NEWLINK, 0, ifname, &ifi);
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	return nl_request(nlh, NULL, NULL);
+	return nl_request(nlh, false, NULL, NULL);
 }
 
 /* ---- addresses ---------------------------------------------------------------- */
@@ -442,11 +452,11 @@ int nl_addr_list(const char *ifname, struct ipnet **out, size_t *n)
 		list.n = 0;
 		nlh = mnl_nlmsg_put_header(buf);
 		nlh->nlmsg_type = RTM_GETADDR;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		nlh->nlmsg_flags = NLM_F_REQUEST;
 		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 		ifa->ifa_family = AF_UNSPEC;
 		ifa->ifa_index = (unsigned)list.index;
-		ret = nl_request(nlh, nl_addr_list_cb, &list);
+		ret = nl_request(nlh, true, nl_addr_list_cb, &list);
 	}
 	if (ret < 0) {
 		free(list.addrs);
@@ -481,7 +491,7 @@ static int nl_addr_change(const char *ifname, const struct ipnet *addr, uint16_t
 	/* Both, equal: a plain (not point-to-point) address. */
 	mnl_attr_put(nlh, IFA_LOCAL, alen, addr->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr->addr);
-	return nl_request(nlh, NULL, NULL);
+	return nl_request(nlh, false, NULL, NULL);
 }
 
 int nl_addr_add(const char *ifname, const struct ipnet *addr)
