@@ -25,15 +25,23 @@
 #define IFF_LOWER_UP 0x10000
 #endif
 
+#define NL_TXBUF 512            /* our requests: a header and a few small attributes */
 #define NL_RXBUF 32768          /* large enough for any dump part the kernel sends */
-#define NL_DUMP_TRIES 3
-#define NL_TIMEOUT_S 10         /* a dump interrupted by a change is redone */
+#define NL_DUMP_TRIES 3         /* a dump interrupted by a change is redone */
+#define NL_TIMEOUT_S 10         /* a reply that never comes must not hang us */
 
 struct nl_sock {
 	struct mnl_socket *nl;
 	unsigned portid;
 	unsigned seq;
 };
+
+static void nl_close(struct nl_sock *s)
+{
+	if (s->nl)
+		mnl_socket_close(s->nl);
+	s->nl = NULL;
+}
 
 static int nl_open(struct nl_sock *s)
 {
@@ -43,17 +51,10 @@ static int nl_open(struct nl_sock *s)
 	s->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!s->nl)
 		return -errno;
-	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		ret = -errno;
-		mnl_socket_close(s->nl);
-		s->nl = NULL;
-		return ret;
-	}
-	/* A reply that never comes must not hang the reconciler. */
-	if (setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-		ret = -errno;
-		mnl_socket_close(s->nl);
-		s->nl = NULL;
+		nl_close(s);
 		return ret;
 	}
 	s->portid = mnl_socket_get_portid(s->nl);
@@ -61,17 +62,10 @@ static int nl_open(struct nl_sock *s)
 	return 0;
 }
 
-static void nl_close(struct nl_sock *s)
-{
-	if (s->nl)
-		mnl_socket_close(s->nl);
-	s->nl = NULL;
-}
-
 /*
  * Sends nlh and runs cb (may be NULL) on each reply message until the ACK
  * or, for a dump, NLMSG_DONE. 0 or -errno (the kernel's for an NLMSG_ERROR,
- * -EINTR for an interrupted dump, -EAGAIN when the kernel stays silent).
+ * -EINTR for an interrupted dump, -ETIMEDOUT when the kernel stays silent).
  */
 static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
 {
@@ -95,7 +89,7 @@ static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, bool dump, mnl_cb_t 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			ret = -errno;
+			ret = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			goto out;
 		}
 		errno = 0;
@@ -117,7 +111,7 @@ out:
 /* One request on a socket of its own. */
 static int nl_request(struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
 {
-	struct nl_sock s;
+	struct nl_sock s = { 0 };
 	int ret;
 
 	ret = nl_open(&s);
@@ -239,28 +233,27 @@ static int nl_link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 	return 0;
 }
 
-struct nl_link_list {
-	struct nl_link *links;
-	size_t n, cap;
-	int err;
+struct nl_link_one {
+	struct nl_link *out;
+	bool found;
 };
 
 static int nl_link_one_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct nl_link_list *list = data;
+	struct nl_link_one *one = data;
 
-	if (list->n || nl_link_parse(nlh, list->links) < 0) {
+	if (one->found || nl_link_parse(nlh, one->out) < 0) {
 		errno = EPROTO;
 		return MNL_CB_ERROR;
 	}
-	list->n = 1;
+	one->found = true;
 	return MNL_CB_OK;
 }
 
 int nl_link_get(const char *ifname, struct nl_link *out)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nl_link_list list = { out, 0, 1, 0 };
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
+	struct nl_link_one one = { out, false };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int ret;
@@ -268,8 +261,8 @@ int nl_link_get(const char *ifname, struct nl_link *out)
 	if (!nl_ifname_ok(ifname))
 		return -EINVAL;
 	nlh = nl_link_msg(buf, RTM_GETLINK, 0, ifname, &ifi);
-	ret = nl_request(nlh, false, nl_link_one_cb, &list);
-	if (!ret && !list.n)
+	ret = nl_request(nlh, false, nl_link_one_cb, &one);
+	if (!ret && !one.found)
 		ret = -ENODEV;
 	return ret;
 }
@@ -281,6 +274,11 @@ int nl_link_index(const char *ifname)
 
 	return ret < 0 ? ret : l.index;
 }
+
+struct nl_link_list {
+	struct nl_link *links;
+	size_t n, cap;
+};
 
 static int nl_link_list_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -306,7 +304,7 @@ static int nl_link_list_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_link_list(struct nl_link **out, size_t *n)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
 	struct nl_link_list list = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
@@ -330,7 +328,7 @@ int nl_link_list(struct nl_link **out, size_t *n)
 
 int nl_link_create(const char *ifname, const char *kind)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	struct nlattr *linkinfo;
@@ -346,7 +344,7 @@ int nl_link_create(const char *ifname, const char *kind)
 
 int nl_link_delete(const char *ifname)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
 	struct ifinfomsg *ifi;
 
 	if (!nl_ifname_ok(ifname))
@@ -356,7 +354,7 @@ int nl_link_delete(const char *ifname)
 
 int nl_link_set_up(const char *ifname, bool up)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 
@@ -370,7 +368,7 @@ int nl_link_set_up(const char *ifname, bool up)
 
 int nl_link_set_mtu(const char *ifname, unsigned mtu)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 
@@ -436,7 +434,7 @@ static int nl_addr_list_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_addr_list(const char *ifname, struct ipnet **out, size_t *n)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
 	struct nl_addr_list list = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
@@ -469,7 +467,7 @@ int nl_addr_list(const char *ifname, struct ipnet **out, size_t *n)
 
 static int nl_addr_change(const char *ifname, const struct ipnet *addr, uint16_t type, uint16_t flags)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
 	size_t alen = nl_addr_len(addr->family);
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;

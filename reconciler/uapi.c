@@ -431,7 +431,8 @@ static int uapi_parser_line(struct uapi_parser *p, const char *line, size_t len)
 	case UAPI_K__MAX:
 		break;
 	}
-	sodium_memzero(val, sizeof(val));
+	if (k == UAPI_K_PRIVATE_KEY || k == UAPI_K_PRESHARED_KEY)
+		sodium_memzero(val, sizeof(val));
 	return ret;
 }
 
@@ -679,7 +680,7 @@ out:
 
 static int uapi_exists(const char *ifname)
 {
-	int fd;
+	int fd = -1;
 
 	if (uapi_connect(ifname, &fd) < 0)
 		return 0;
@@ -702,7 +703,7 @@ static bool uapi_proc_alive(pid_t pid)
 {
 	char path[64], buf[512], *rparen;
 	ssize_t n;
-	int fd;
+	int fd = -1;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -737,10 +738,17 @@ struct uapi_spawn_msg {
 /* Runs in the first child; async-signal-safe calls only. Never returns. */
 static void uapi_spawn_child(char *const argv[], int devnull, int wfd)
 {
+	static const int sigs[] = { SIGHUP, SIGINT, SIGPIPE, SIGTERM, SIGCHLD };
 	struct uapi_spawn_msg msg = { 0, 0 };
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
+	size_t i;
 	pid_t pid;
 
+	/* Ignored signals and the mask survive exec: give the implementation
+	 * a clean slate (uapi_destroy relies on SIGTERM). */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (setsid() < 0) {
@@ -840,7 +848,7 @@ static int uapi_create(const char *ifname)
 {
 	pid_t pid;
 	long waited;
-	int fd, ret;
+	int fd = -1, ret;
 
 	ret = uapi_connect(ifname, &fd);
 	if (ret == 0) {
@@ -880,7 +888,7 @@ static int uapi_destroy(const char *ifname)
 	socklen_t credlen = sizeof(cred);
 	struct sockaddr_un sun;
 	bool found = false;
-	int fd, ret;
+	int fd = -1, ret;
 
 	ret = uapi_sock_path(&sun, ifname);
 	if (ret < 0)
