@@ -159,6 +159,11 @@ json_t *peer_create_from_body(struct req *r, long long network_id, int keepalive
 char *peer_render_config(struct req *r, long long nid, long long pid, char *peer_name, size_t namesz);
 
 void status_get(struct req *r);
+
+/* ---- handlers: bridges, settings, alerts, audit log, users, API keys ---- */
+
+/* ---- handlers: system, health, metrics, debug, stats, events, import ---- */
+
 /* Asks the reconciler for the live state of iface (NULL = all). Returns the
  * reply's "interfaces" array (new reference) or NULL when unavailable. */
 json_t *status_fetch(struct req *r, const char *iface);

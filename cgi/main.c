@@ -59,6 +59,9 @@ static const struct route routes[] = {
 	{ "GET", "/api/networks/#/peers/#/config", peers_config, LVL_GW },
 	{ "GET", "/api/networks/#/peers/#/qr", peers_qr, LVL_GW },
 	{ "GET", "/api/status", status_get, LVL_G },
+	/* routes: networks and peers (networks.c, peers.c) */
+	/* routes: bridges, settings, alerts, audit log, users, API keys */
+	/* routes: system, health, metrics, debug, stats, events, import */
 };
 
 static const char *const id_names[] = { "network", "peer" };
