@@ -18,6 +18,7 @@
 #include "api.h"
 #include "db.h"
 #include "log.h"
+#include "startup.h"
 
 #define BODY_LIMIT (1024 * 1024)
 
@@ -406,27 +407,22 @@ static void usage(FILE *to)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "dev-mode", no_argument, NULL, 'D' },
+		STARTUP_OPTIONS,
 		{ "socket", required_argument, NULL, 's' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *config = NULL, *data_dir = NULL, *level = NULL, *sock_path = NULL;
-	int dev = -1, workers = 2, opt, sock = 0;
-	struct config_errors errs = { .n = 0 };
+	struct startup_flags flags = STARTUP_FLAGS_INIT;
+	const char *sock_path = NULL;
+	int workers = 2, opt, sock = 0;
 	static struct app app;
 	struct sigaction sa = { .sa_handler = on_term };
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (startup_flag(&flags, opt, optarg))
+			continue;
 		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'd': data_dir = optarg; break;
-		case 'l': level = optarg; break;
-		case 'D': dev = 1; break;
 		case 's': sock_path = optarg; break;
 		case 'w': workers = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
@@ -437,14 +433,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (config_load(&app.cfg, config, data_dir, level, dev, &errs) < 0) {
-		for (int i = 0; i < errs.n; i++)
-			fprintf(stderr, "wgpilot-api: config: %s%s%s (line %d)\n", errs.e[i].key,
-				errs.e[i].key[0] ? ": " : "", errs.e[i].message, errs.e[i].line);
+	if (startup_config("wgpilot-api", &app.cfg, &flags) < 0)
 		return 1;
-	}
-	log_setup(log_level_parse(app.cfg.log_level) < 0 ? LOG_INFO : log_level_parse(app.cfg.log_level),
-		  strcmp(app.cfg.log_format, "text") != 0);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "log.h"
 #include "reconciler.h"
+#include "startup.h"
 
 static void usage(FILE *to)
 {
@@ -24,18 +25,7 @@ static void usage(FILE *to)
 
 static int load_config(struct rec *r, struct config *cfg)
 {
-	struct config_errors errs = { .n = 0 };
-
-	if (config_load(cfg, r->flag_config, r->flag_data_dir, r->flag_log_level,
-			r->flag_dev_mode, &errs) < 0) {
-		for (int i = 0; i < errs.n; i++)
-			fprintf(stderr, "wgpilot-reconciler: config: %s%s%s (line %d)\n", errs.e[i].key,
-				errs.e[i].key[0] ? ": " : "", errs.e[i].message, errs.e[i].line);
-		return -1;
-	}
-	int lvl = log_level_parse(cfg->log_level);
-	log_setup(lvl < 0 ? LOG_INFO : (enum log_level)lvl, strcmp(cfg->log_format, "text") != 0);
-	return 0;
+	return startup_config("wgpilot-reconciler", cfg, &r->flags);
 }
 
 void rec_reload(struct rec *r)
@@ -81,25 +71,22 @@ static const struct wg_backend *pick_backend(struct rec *r)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "dev-mode", no_argument, NULL, 'D' },
+		STARTUP_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static struct rec r = { .flag_dev_mode = -1 };
+	static struct rec r = { .flags = STARTUP_FLAGS_INIT };
 	int opt, err, lfd, ret;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': r.flag_config = optarg; break;
-		case 'd': r.flag_data_dir = optarg; break;
-		case 'l': r.flag_log_level = optarg; break;
-		case 'D': r.flag_dev_mode = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		if (startup_flag(&r.flags, opt, optarg))
+			continue;
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
 		}
+		usage(stderr);
+		return 2;
 	}
 	if (optind != argc) {
 		usage(stderr);

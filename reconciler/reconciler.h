@@ -9,6 +9,7 @@
 #include <time.h>
 #include "config.h"
 #include "keys.h"
+#include "startup.h"
 #include "wgdev.h"
 
 #define UAPI_SOCKDIR "/var/run/wireguard"
@@ -19,9 +20,7 @@ struct rec {
 	sqlite3 *db;                    /* read-only: the DB is the truth */
 	const struct wg_backend *wg;
 	time_t started_at;
-	/* how the config was loaded, for SIGHUP */
-	const char *flag_config, *flag_data_dir, *flag_log_level;
-	int flag_dev_mode;
+	struct startup_flags flags;     /* how the config was loaded, for SIGHUP */
 };
 
 /* Re-reads the configuration and applies the log level (SIGHUP). */

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "db.h"
 #include "log.h"
+#include "startup.h"
 
 static void usage(FILE *to)
 {
@@ -30,26 +31,13 @@ static int cmd_version(void)
 	return 0;
 }
 
-static void print_errors(const struct config *cfg, const struct config_errors *errs)
-{
-	for (int i = 0; i < errs->n; i++) {
-		const struct config_error *e = &errs->e[i];
-
-		if (e->line > 0)
-			fprintf(stderr, "%s:%d: ", cfg->path[0] ? cfg->path : "config", e->line);
-		else
-			fprintf(stderr, "wgpilot: ");
-		fprintf(stderr, "%s%s%s\n", e->key, e->key[0] ? ": " : "", e->message);
-	}
-}
-
 static int cmd_config_check(struct cli *c, const struct config_errors *errs)
 {
 	struct stat st;
 	int warn = 0;
 
 	if (errs->n > 0) {
-		print_errors(&c->cfg, errs);
+		startup_print_errors("wgpilot", &c->cfg, errs);
 		fprintf(stderr, "config: %d problem%s found\n", errs->n, errs->n == 1 ? "" : "s");
 		return 1;
 	}
@@ -95,66 +83,59 @@ int cmd_migrate(struct cli *c)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Global flags and init's --admin-pass, before or after the command. */
+static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cli *c)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "dev-mode", no_argument, NULL, 'D' },
+		STARTUP_OPTIONS,
 		{ "admin-pass", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static struct cli c;
-	struct config_errors errs = { .n = 0 };
-	const char *config = NULL, *data_dir = NULL, *level = NULL, *cmd;
-	int dev = -1, opt, loaded;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'd': data_dir = optarg; break;
-		case 'l': level = optarg; break;
-		case 'D': dev = 1; break;
-		case 'p': c.admin_pass = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+		if (startup_flag(f, opt, optarg))
+			continue;
+		if (opt == 'p')
+			c->admin_pass = optarg;
+		else if (opt == 'h')
+			return 1;
+		else
+			return -1;
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cli c;
+	struct startup_flags flags = STARTUP_FLAGS_INIT;
+	struct config_errors errs = { .n = 0 };
+	const char *cmd;
+	int loaded, rc;
+
+	if ((rc = parse_flags(argc, argv, &flags, &c)) != 0 || optind >= argc) {
+		usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 2;
 	}
 	cmd = argv[optind++];
-	/* Flags may also follow the command (`wgpilot init --admin-pass=X`). */
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'd': data_dir = optarg; break;
-		case 'l': level = optarg; break;
-		case 'D': dev = 1; break;
-		case 'p': c.admin_pass = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+	if ((rc = parse_flags(argc, argv, &flags, &c)) != 0) {
+		usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 2;
 	}
 	if (strcmp(cmd, "version") == 0 && optind == argc)
 		return cmd_version();
-	loaded = config_load(&c.cfg, config, data_dir, level, dev, &errs);
+	loaded = config_load(&c.cfg, flags.config, flags.data_dir, flags.log_level, flags.dev_mode, &errs);
 	if (strcmp(cmd, "config") == 0 && optind + 1 == argc && strcmp(argv[optind], "check") == 0)
 		return cmd_config_check(&c, &errs);
 	if (loaded < 0) {
-		print_errors(&c.cfg, &errs);
+		startup_print_errors("wgpilot", &c.cfg, &errs);
 		return 1;
 	}
 	log_setup(log_level_parse(c.cfg.log_level) < 0 ? LOG_INFO : log_level_parse(c.cfg.log_level),
 		  strcmp(c.cfg.log_format, "text") != 0);
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (c.admin_pass && strcmp(cmd, "init") != 0) {
+	if (optind != argc || (c.admin_pass && strcmp(cmd, "init") != 0)) {
 		usage(stderr);
 		return 2;
 	}
