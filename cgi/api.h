@@ -138,6 +138,18 @@ void setup_step4(struct req *r);
 void networks_list(struct req *r);
 void networks_create(struct req *r);
 void networks_get(struct req *r);
+void networks_update(struct req *r);
+void networks_delete(struct req *r);
+void networks_enable(struct req *r);
+void networks_disable(struct req *r);
+void networks_export(struct req *r);
+/* Query string parameter key of query (r->query) percent-decoded into out:
+ * 1 found, 0 absent, -EEXIST given twice, -EINVAL bad encoding, NUL byte or
+ * longer than outsz - 1. */
+int networks_query(const char *query, const char *key, char *out, size_t outsz);
+/* The optional ?limit=N&offset=M of list endpoints: *limit -1 (all) and
+ * *offset 0 when absent. 0, or -1 after sending 400 VALIDATION_ERROR. */
+int networks_page(struct req *r, long long *limit, long long *offset);
 /* Shared with setup step 3: validates body and creates the network (keys,
  * row, reconciler). On success returns the network JSON (new reference) and
  * *id; on failure sends the error response and returns NULL. dns_default is
@@ -149,6 +161,10 @@ void peers_create(struct req *r);
 void peers_get(struct req *r);
 void peers_config(struct req *r);
 void peers_qr(struct req *r);
+void peers_update(struct req *r);
+void peers_delete(struct req *r);
+void peers_enable(struct req *r);
+void peers_disable(struct req *r);
 /* Shared with setup step 4: creates a peer in network_id from the body
  * fields; keepalive_default applies when the body has none. Returns the peer
  * JSON and *id, or NULL after sending the error. */

@@ -61,6 +61,15 @@ static const struct route routes[] = {
 	{ "GET", "/api/networks/#/peers/#/qr", peers_qr, LVL_GW },
 	{ "GET", "/api/status", status_get, LVL_G },
 	/* routes: networks and peers (networks.c, peers.c) */
+	{ "PUT", "/api/networks/#", networks_update, LVL_GW },
+	{ "DELETE", "/api/networks/#", networks_delete, LVL_GW },
+	{ "POST", "/api/networks/#/enable", networks_enable, LVL_GW },
+	{ "POST", "/api/networks/#/disable", networks_disable, LVL_GW },
+	{ "GET", "/api/networks/#/export", networks_export, LVL_GW },
+	{ "PUT", "/api/networks/#/peers/#", peers_update, LVL_GW },
+	{ "DELETE", "/api/networks/#/peers/#", peers_delete, LVL_GW },
+	{ "POST", "/api/networks/#/peers/#/enable", peers_enable, LVL_GW },
+	{ "POST", "/api/networks/#/peers/#/disable", peers_disable, LVL_GW },
 	/* routes: bridges, settings, alerts, audit log, users, API keys */
 	/* routes: system, health, metrics, debug, stats, events, import */
 };

@@ -34,20 +34,34 @@ static json_t *live_peers_of(json_t *ifaces, const char *iface)
 	return NULL;
 }
 
-static struct live live_lookup(json_t *peers, const char *public_key)
+/* The kernel peers of one status reply indexed by public key (a jansson
+ * object is a hash table), so a list of n peers costs O(n), not O(n^2).
+ * New reference; NULL when peers is NULL. */
+static json_t *live_index(json_t *peers)
 {
-	struct live l = { 0 };
+	json_t *idx, *p;
 	size_t i;
-	json_t *p;
 
+	if (!json_is_array(peers))
+		return NULL;
+	idx = json_object();
 	json_array_foreach(peers, i, p) {
 		const char *k = json_string_value(json_object_get(p, "public_key"));
-		if (k && strcmp(k, public_key) == 0) {
-			l.last_handshake = json_integer_value(json_object_get(p, "last_handshake"));
-			l.rx = json_integer_value(json_object_get(p, "rx_bytes"));
-			l.tx = json_integer_value(json_object_get(p, "tx_bytes"));
-			break;
-		}
+		if (k)
+			json_object_set(idx, k, p);
+	}
+	return idx;
+}
+
+static struct live live_lookup(json_t *idx, const char *public_key)
+{
+	struct live l = { 0 };
+	json_t *p = idx ? json_object_get(idx, public_key) : NULL;
+
+	if (p) {
+		l.last_handshake = json_integer_value(json_object_get(p, "last_handshake"));
+		l.rx = json_integer_value(json_object_get(p, "rx_bytes"));
+		l.tx = json_integer_value(json_object_get(p, "tx_bytes"));
 	}
 	return l;
 }
@@ -95,35 +109,39 @@ static int load_peer(struct req *r, struct peer *p)
 	return found;
 }
 
-/* The live peers of network n (new reference) or NULL when disabled/unknown. */
+/* The live peers of network n indexed by public key (new reference), or
+ * NULL when the network is disabled or its state unavailable: one status
+ * call per request. */
 static json_t *live_of_network(struct req *r, const struct network *n)
 {
-	json_t *ifs, *peers;
+	json_t *ifs, *idx;
 
 	if (!n->enabled || !(ifs = status_fetch(r, n->iface)))
 		return NULL;
-	peers = live_peers_of(ifs, n->iface);
-	json_incref(peers);
+	idx = live_index(live_peers_of(ifs, n->iface));
 	json_decref(ifs);
-	return peers;
+	return idx;
 }
 
-/* GET /api/networks/{id}/peers — 200 array; 404 NETWORK_NOT_FOUND. */
+/* GET /api/networks/{id}/peers[?limit=N&offset=M] — 200 array ordered by id;
+ * 400 VALIDATION_ERROR bad limit/offset; 404 NETWORK_NOT_FOUND; 500
+ * database error. One SQL query and one reconciler status call. */
 void peers_list(struct req *r)
 {
 	struct network n;
 	struct peer *v;
 	size_t cnt;
+	long long limit, offset;
 	json_t *arr, *live;
 
-	if (load_network(r, &n) != 1)
+	if (networks_page(r, &limit, &offset) < 0 || load_network(r, &n) != 1)
 		return;
-	if (model_peer_list(r->app->db, n.id, &v, &cnt) < 0) {
+	if (model_peer_page(r->app->db, n.id, limit, offset, &v, &cnt) < 0) {
 		network_free(&n);
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return;
 	}
-	live = live_of_network(r, &n);
+	live = cnt ? live_of_network(r, &n) : NULL;
 	arr = json_array();
 	for (size_t i = 0; i < cnt; i++)
 		json_array_append_new(arr, peer_json(&v[i], live_lookup(live, v[i].public_key)));
@@ -470,13 +488,26 @@ out:
 	return conf;
 }
 
-/* GET …/peers/{pid}/config — 200 text/plain attachment; 404; 409
- * PEER_CONFIG_UNAVAILABLE (imported peer). */
+/* Config, QR and export reveal private keys: for a viewer they count as
+ * writes (security.md §6), whatever the HTTP method. */
+static int deny_viewer(struct req *r)
+{
+	if (strcmp(r->user.role, "admin") == 0)
+		return 0;
+	resp_error(r, 403, "FORBIDDEN", "read-only role");
+	return -1;
+}
+
+/* GET …/peers/{pid}/config — 200 text/plain attachment; 403 FORBIDDEN for
+ * viewers; 404; 409 PEER_CONFIG_UNAVAILABLE (imported peer). */
 void peers_config(struct req *r)
 {
 	char name[72], fname[128], hdr[200];
-	char *conf = peer_render_config(r, r->ids[0], r->ids[1], name, sizeof name);
+	char *conf;
 
+	if (deny_viewer(r) < 0)
+		return;
+	conf = peer_render_config(r, r->ids[0], r->ids[1], name, sizeof name);
 	if (!conf)
 		return;
 	wgconf_filename(fname, sizeof fname, name);
@@ -485,20 +516,328 @@ void peers_config(struct req *r)
 	free_secret(conf);
 }
 
-/* GET …/peers/{pid}/qr — 200 image/png 256x256; 404; 409 as config. */
+/* GET …/peers/{pid}/qr[?format=png|svg] — 200 image/png 256x256 (default)
+ * or image/svg+xml; 400 VALIDATION_ERROR unknown format; 403 FORBIDDEN for
+ * viewers; 404; 409 as config. */
 void peers_qr(struct req *r)
 {
-	char name[72];
-	char *conf = peer_render_config(r, r->ids[0], r->ids[1], name, sizeof name);
+	char name[72], format[8];
+	char *conf, *svg = NULL;
 	unsigned char *png = NULL;
 	size_t len = 0;
+	int got;
 
+	if (deny_viewer(r) < 0)
+		return;
+	got = networks_query(r->query, "format", format, sizeof format);
+	if (got < 0 || (got == 1 && strcmp(format, "png") != 0 && strcmp(format, "svg") != 0)) {
+		struct verrs v = { 0 };
+
+		verr_add(&v, "format", got == -EEXIST ? "given twice" : "must be png or svg");
+		resp_verrs(r, &v);
+		return;
+	}
+	conf = peer_render_config(r, r->ids[0], r->ids[1], name, sizeof name);
 	if (!conf)
 		return;
-	if (qr_png(conf, &png, &len) < 0)
+	if (got == 1 && strcmp(format, "svg") == 0) {
+		if (qr_svg(conf, &svg) < 0)
+			resp_error(r, 500, "INTERNAL_ERROR", "cannot render the QR code");
+		else
+			resp_raw(r, 200, "image/svg+xml", NULL, svg, strlen(svg));
+	} else if (qr_png(conf, &png, &len) < 0) {
 		resp_error(r, 500, "INTERNAL_ERROR", "cannot render the QR code");
-	else
+	} else {
 		resp_raw(r, 200, "image/png", NULL, png, len);
+	}
 	free_secret(conf);
+	if (png)        /* the code encodes the private key */
+		sodium_memzero(png, len);
 	free(png);
+	free_secret(svg);
+}
+
+/* ---- changes to an existing peer ---- */
+
+/* Writes p (previous state in old), then apply_peer. On a reconciler failure
+ * the row goes back to old, the reconciler is asked again (best effort) so
+ * the kernel follows the reverted row, and its code is returned: 503
+ * RECONCILER_UNAVAILABLE, else 500 with the code. 0, or -1 with the response
+ * sent. */
+static int save_and_apply(struct req *r, struct peer *p, struct peer *old)
+{
+	char code[48], msg[256];
+	json_t *args;
+	int err = model_peer_update(r->app->db, p, false);
+
+	if (err <= 0) {
+		if (err == 0)
+			resp_error(r, 404, "PEER_NOT_FOUND", "peer %lld not found in network %lld",
+				   p->id, p->network_id);
+		else
+			resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return -1;
+	}
+	args = json_pack("{s:I,s:I}", "network_id", (json_int_t)p->network_id, "peer_id", (json_int_t)p->id);
+	json_incref(args);      /* kept for the retry after the revert */
+	if (reconciler_call(r, "apply_peer", args, code, msg) == 0) {
+		json_decref(args);
+		return 0;
+	}
+	/* reconciler_call added op and request_id; the retry sets them again. */
+	if (model_peer_update(r->app->db, old, true) < 0)
+		log_error("handler", "peer_revert_failed", json_pack("{s:I,s:I,s:s}", "peer_id",
+			  (json_int_t)p->id, "network_id", (json_int_t)p->network_id,
+			  "request_id", r->request_id));
+	else if (strcmp(code, "RECONCILER_UNAVAILABLE") != 0) {
+		json_incref(args);
+		reconciler_call(r, "apply_peer", args, (char[48]){ 0 }, (char[256]){ 0 });
+	}
+	json_decref(args);
+	resp_error(r, reconciler_status(code), code, "%s", msg);
+	return -1;
+}
+
+enum {
+	UP_NAME, UP_EMAIL, UP_ENABLED, UP_KEEPALIVE, UP_ENDPOINT, UP_EXPIRES, UP_TUNNEL, UP_SPLIT,
+	/* known but not changeable */
+	UP_ROLE, UP_SITES, UP_ALLOWED, UP_ID, UP_NETID, UP_PUBKEY, UP_ONLINE, UP_HANDSHAKE,
+	UP_RX, UP_TX, UP_EXPIRES_AT, UP_CREATED, UP_UPDATED, UP__MAX
+};
+static const struct field update_fields[UP__MAX] = {
+	[UP_NAME] = { "name", FT_STRING, 0, v_name, NULL, NULL },
+	[UP_EMAIL] = { "email", FT_STRING, 0, v_email, NULL, NULL },
+	[UP_ENABLED] = { "enabled", FT_BOOL, 0, NULL, NULL, NULL },
+	[UP_KEEPALIVE] = { "persistent_keepalive", FT_INT, 0, NULL, v_keepalive, NULL },
+	[UP_ENDPOINT] = { "endpoint", FT_STRING, 0, v_endpoint, NULL, NULL },
+	/* "" clears the expiry; checked by the handler */
+	[UP_EXPIRES] = { "expires_in", FT_STRING, 0, NULL, NULL, NULL },
+	[UP_TUNNEL] = { "tunnel_type", FT_STRING, 0, v_tunnel_type, NULL, NULL },
+	[UP_SPLIT] = { "split_cidrs", FT_STRING, 0, v_cidr_list, NULL, NULL },
+	[UP_ROLE] = { "role", FT_STRING, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_SITES] = { "site_networks", FT_STRING, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_ALLOWED] = { "allowed_ips", FT_STRING, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_ID] = { "id", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_NETID] = { "network_id", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_PUBKEY] = { "public_key", FT_STRING, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_ONLINE] = { "online", FT_BOOL, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_HANDSHAKE] = { "last_handshake", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_RX] = { "transfer_rx", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_TX] = { "transfer_tx", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_EXPIRES_AT] = { "expires_at", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_CREATED] = { "created_at", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+	[UP_UPDATED] = { "updated_at", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
+};
+
+/* Applies the valid body b to p, recording each changed field (new value)
+ * in changes. split is where a new split_cidrs string goes (caller frees). */
+static void apply_changes(struct peer *p, const struct body *b, long long expires_at,
+			  char **split, json_t *changes)
+{
+	if (b->has[UP_NAME] && strcmp(b->s[UP_NAME], p->name) != 0) {
+		snprintf(p->name, sizeof p->name, "%s", b->s[UP_NAME]);
+		json_object_set_new(changes, "name", json_string(p->name));
+	}
+	if (b->has[UP_EMAIL] && strcmp(b->s[UP_EMAIL], p->email) != 0) {
+		snprintf(p->email, sizeof p->email, "%s", b->s[UP_EMAIL]);
+		json_object_set_new(changes, "email", json_string(p->email));
+	}
+	if (b->has[UP_ENABLED] && b->b[UP_ENABLED] != p->enabled) {
+		p->enabled = b->b[UP_ENABLED];
+		json_object_set_new(changes, "enabled", json_boolean(p->enabled));
+	}
+	if (b->has[UP_KEEPALIVE] && b->i[UP_KEEPALIVE] != p->persistent_keepalive) {
+		p->persistent_keepalive = (int)b->i[UP_KEEPALIVE];
+		json_object_set_new(changes, "persistent_keepalive", json_integer(p->persistent_keepalive));
+	}
+	if (b->has[UP_ENDPOINT] && strcmp(b->s[UP_ENDPOINT], p->endpoint) != 0) {
+		snprintf(p->endpoint, sizeof p->endpoint, "%s", b->s[UP_ENDPOINT]);
+		json_object_set_new(changes, "endpoint", json_string(p->endpoint));
+	}
+	/* A new duration always moves the expiry (counted from now). */
+	if (b->has[UP_EXPIRES] && (expires_at || p->expires_at)) {
+		p->expires_at = expires_at;
+		json_object_set_new(changes, "expires_at", expires_at ? json_integer(expires_at) : json_null());
+	}
+	if (b->has[UP_TUNNEL] && strcmp(b->s[UP_TUNNEL], p->tunnel_type) != 0) {
+		snprintf(p->tunnel_type, sizeof p->tunnel_type, "%s", b->s[UP_TUNNEL]);
+		json_object_set_new(changes, "tunnel_type", json_string(p->tunnel_type));
+	}
+	if (*split && strcmp(*split, p->split_cidrs) != 0) {
+		p->split_cidrs = *split;
+		json_object_set_new(changes, "split_cidrs", json_string(p->split_cidrs));
+	}
+}
+
+static json_t *field_names(json_t *changes)
+{
+	json_t *names = json_array(), *val;
+	const char *key;
+
+	json_object_foreach(changes, key, val)
+		json_array_append_new(names, json_string(key));
+	return names;
+}
+
+/* PUT /api/networks/{id}/peers/{pid} — any of name, email, enabled,
+ * persistent_keepalive, endpoint, expires_in ("" clears), tunnel_type,
+ * split_cidrs. 200 peer (unchanged when nothing differs); 404
+ * NETWORK_/PEER_NOT_FOUND; 400 VALIDATION_ERROR (every bad field: unknown,
+ * wrong type, invalid, "immutable" for role, site_networks, allowed_ips and
+ * the other peer fields); 500 reconciler code or 503 RECONCILER_UNAVAILABLE
+ * (row reverted). */
+void peers_update(struct req *r)
+{
+	struct network n;
+	struct peer p, cur;
+	struct verrs v = { 0 };
+	struct body b;
+	long long secs = 0, expires_at = 0;
+	char *split = NULL, res[40];
+	json_t *changes = NULL, *live;
+
+	if (load_network(r, &n) != 1)
+		return;
+	if (load_peer(r, &p) != 1) {
+		network_free(&n);
+		return;
+	}
+	body_parse(r, update_fields, UP__MAX, &b, &v);
+	if (b.has[UP_EXPIRES] && b.s[UP_EXPIRES][0] && parse_duration(b.s[UP_EXPIRES], &secs) < 0)
+		verr_add(&v, "expires_in", DURATION_MSG);
+	if (b.has[UP_SPLIT] && b.s[UP_SPLIT][0]
+	    && strcmp(body_str(&b, UP_TUNNEL, p.tunnel_type), "split") != 0)
+		verr_add(&v, "split_cidrs", "only allowed for tunnel_type split");
+	if (verr_any(&v)) {
+		body_free(&b);
+		resp_verrs(r, &v);
+		goto out;
+	}
+	if (b.has[UP_SPLIT] && !(split = strdup(b.s[UP_SPLIT]))) {
+		body_free(&b);
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		goto out;
+	}
+	if (split)
+		list_normalize(split, strlen(split) + 1, split);
+	expires_at = secs ? (long long)time(NULL) + secs : 0;
+	/* cur shares p's allocations; only split (if set) is its own. */
+	cur = p;
+	changes = json_object();
+	apply_changes(&cur, &b, expires_at, &split, changes);
+	body_free(&b);
+	if (json_object_size(changes) > 0) {
+		if (save_and_apply(r, &cur, &p) < 0)
+			goto out;
+		log_info("handler", "peer_updated", json_pack("{s:I,s:s,s:I,s:o}", "peer_id",
+			 (json_int_t)cur.id, "peer_name", cur.name, "network_id", (json_int_t)n.id,
+			 "fields", field_names(changes)));
+		snprintf(res, sizeof res, "peer:%lld", cur.id);
+		audit(r, "peer.updated", res, changes);
+		changes = NULL;
+	}
+	live = live_of_network(r, &n);
+	resp_json(r, 200, peer_json(&cur, live_lookup(live, cur.public_key)));
+	json_decref(live);
+out:
+	json_decref(changes);
+	free(split);
+	peer_free(&p);
+	network_free(&n);
+}
+
+/* POST …/peers/{pid}/enable and /disable — 200 peer (no-op when already in
+ * that state); 404 NETWORK_/PEER_NOT_FOUND; 500 reconciler code or 503
+ * RECONCILER_UNAVAILABLE (flag reverted). Disabled peers keep row, address
+ * and keys; the reconciler removes them from the kernel. */
+static void set_enabled(struct req *r, bool on)
+{
+	struct network n;
+	struct peer p, cur;
+	char res[40];
+	json_t *live;
+
+	if (load_network(r, &n) != 1)
+		return;
+	if (load_peer(r, &p) != 1) {
+		network_free(&n);
+		return;
+	}
+	cur = p;        /* shares p's allocations */
+	if (p.enabled != on) {
+		cur.enabled = on;
+		if (save_and_apply(r, &cur, &p) < 0)
+			goto out;
+		log_info("handler", on ? "peer_enabled" : "peer_disabled", json_pack("{s:I,s:s,s:I,s:s}",
+			 "peer_id", (json_int_t)cur.id, "peer_name", cur.name, "network_id",
+			 (json_int_t)n.id, "public_key", cur.public_key));
+		snprintf(res, sizeof res, "peer:%lld", cur.id);
+		audit(r, on ? "peer.enabled" : "peer.disabled", res, json_pack("{s:s,s:I}", "name",
+		      cur.name, "network_id", (json_int_t)n.id));
+	}
+	live = live_of_network(r, &n);
+	resp_json(r, 200, peer_json(&cur, live_lookup(live, cur.public_key)));
+	json_decref(live);
+out:
+	peer_free(&p);
+	network_free(&n);
+}
+
+void peers_enable(struct req *r)
+{
+	set_enabled(r, true);
+}
+
+void peers_disable(struct req *r)
+{
+	set_enabled(r, false);
+}
+
+/* DELETE …/peers/{pid} — 204; 404 NETWORK_/PEER_NOT_FOUND; 503
+ * RECONCILER_UNAVAILABLE (checked first: nothing is deleted); 500 database
+ * error. The row goes before remove_peer so that no concurrent
+ * level-triggered apply can put the peer back; a failed removal is only
+ * logged (the next full pass removes peers without a row). The address
+ * returns to the pool with the row. */
+void peers_delete(struct req *r)
+{
+	struct network n;
+	struct peer p;
+	char code[48], msg[256], res[40];
+	int err;
+
+	if (load_network(r, &n) != 1)
+		return;
+	if (load_peer(r, &p) != 1) {
+		network_free(&n);
+		return;
+	}
+	if (reconciler_call(r, "ping", NULL, code, msg) < 0) {
+		resp_error(r, reconciler_status(code), code, "%s", msg);
+		goto out;
+	}
+	err = model_peer_delete(r->app->db, n.id, p.id);
+	if (err <= 0) {
+		if (err == 0)
+			resp_error(r, 404, "PEER_NOT_FOUND", "peer %lld not found in network %lld",
+				   p.id, n.id);
+		else
+			resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		goto out;
+	}
+	if (reconciler_call(r, "remove_peer", json_pack("{s:s,s:s}", "interface", n.iface,
+			    "public_key", p.public_key), code, msg) < 0)
+		log_error("handler", "peer_remove_failed", json_pack("{s:I,s:s,s:s,s:s,s:s}",
+			  "peer_id", (json_int_t)p.id, "interface", n.iface, "code", code,
+			  "error", msg, "request_id", r->request_id));
+	log_info("handler", "peer_deleted", json_pack("{s:I,s:s,s:I,s:s,s:s}", "peer_id",
+		 (json_int_t)p.id, "peer_name", p.name, "network_id", (json_int_t)n.id,
+		 "public_key", p.public_key, "allowed_ips", p.allowed_ips));
+	snprintf(res, sizeof res, "peer:%lld", p.id);
+	audit(r, "peer.deleted", res, json_pack("{s:s,s:I,s:s}", "name", p.name,
+	      "network_id", (json_int_t)n.id, "allowed_ips", p.allowed_ips));
+	resp_empty(r, 204);
+out:
+	peer_free(&p);
+	network_free(&n);
 }

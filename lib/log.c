@@ -48,14 +48,14 @@ void log_set_sink(void (*sink)(enum log_level, const char *, const char *))
 }
 
 /* RFC 3339 UTC with milliseconds. */
-static void now_rfc3339(char out[48])
+static void now_rfc3339(char out[64])
 {
 	struct timespec ts;
 	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 ts.tv_nsec / 1000000);
 }
@@ -92,7 +92,7 @@ static void emit_text(const char *time, enum log_level l, const char *component,
 
 void log_ev(enum log_level l, const char *component, const char *msg, json_t *fields)
 {
-	char time[48];
+	char time[64];
 	json_t *line;
 	const char *key;
 	json_t *val;

@@ -10,7 +10,7 @@
 enum sql {
 	SQL_NET_GET, SQL_NET_BY_IFACE, SQL_NET_LIST, SQL_NET_INSERT, SQL_NET_DELETE,
 	SQL_NET_IFACES, SQL_PEER_GET, SQL_PEER_LIST, SQL_PEER_INSERT, SQL_PEER_DELETE,
-	SQL__MAX
+	SQL_NET_UPDATE, SQL_PEER_UPDATE, SQL__MAX
 };
 
 #define NET_COLS "n.id, n.name, n.interface, n.mode, n.subnet, n.listen_port, " \
@@ -24,19 +24,28 @@ static const char *const sqls[SQL__MAX] = {
 	[SQL_NET_GET] = "SELECT " NET_COLS ", 0 FROM networks n WHERE n.id = ?",
 	[SQL_NET_BY_IFACE] = "SELECT " NET_COLS ", 0 FROM networks n WHERE n.interface = ?",
 	[SQL_NET_LIST] = "SELECT " NET_COLS ", (SELECT COUNT(*) FROM peers p WHERE p.network_id = n.id) "
-		"FROM networks n ORDER BY n.id",
+		"FROM networks n ORDER BY n.id LIMIT ? OFFSET ?",
 	[SQL_NET_INSERT] = "INSERT INTO networks (name, interface, mode, subnet, listen_port, "
 		"private_key, public_key, dns_servers, nat_enabled, inter_peer_routing, enabled) "
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, created_at, updated_at",
 	[SQL_NET_DELETE] = "DELETE FROM networks WHERE id = ?",
 	[SQL_NET_IFACES] = "SELECT interface FROM networks",
 	[SQL_PEER_GET] = "SELECT " PEER_COLS " FROM peers WHERE network_id = ? AND id = ?",
-	[SQL_PEER_LIST] = "SELECT " PEER_COLS " FROM peers WHERE network_id = ? ORDER BY id",
+	[SQL_PEER_LIST] = "SELECT " PEER_COLS " FROM peers WHERE network_id = ? ORDER BY id "
+		"LIMIT ? OFFSET ?",
 	[SQL_PEER_INSERT] = "INSERT INTO peers (network_id, name, email, private_key, public_key, "
 		"preshared_key, allowed_ips, endpoint, persistent_keepalive, role, site_networks, "
 		"enabled, expires_at, tunnel_type, split_cidrs) "
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, created_at, updated_at",
 	[SQL_PEER_DELETE] = "DELETE FROM peers WHERE network_id = ? AND id = ?",
+	/* ?6 NULL = now; a revert passes the old updated_at back. */
+	[SQL_NET_UPDATE] = "UPDATE networks SET name = ?1, dns_servers = ?2, nat_enabled = ?3, "
+		"inter_peer_routing = ?4, enabled = ?5, updated_at = coalesce(?6, unixepoch()) "
+		"WHERE id = ?7 RETURNING updated_at",
+	[SQL_PEER_UPDATE] = "UPDATE peers SET name = ?1, email = ?2, enabled = ?3, "
+		"persistent_keepalive = ?4, endpoint = ?5, expires_at = ?6, tunnel_type = ?7, "
+		"split_cidrs = ?8, updated_at = coalesce(?9, unixepoch()) "
+		"WHERE network_id = ?10 AND id = ?11 RETURNING updated_at",
 };
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -220,6 +229,12 @@ static int all_rows(sqlite3 *db, sqlite3_stmt *st, size_t sz,
 
 int model_network_list(sqlite3 *db, struct network **out, size_t *n)
 {
+	return model_network_page(db, -1, 0, out, n);
+}
+
+int model_network_page(sqlite3 *db, long long limit, long long offset,
+		       struct network **out, size_t *n)
+{
 	sqlite3_stmt *st;
 	void *v = NULL;
 	int err = db_prepare(db, sqls[SQL_NET_LIST], &st);
@@ -228,6 +243,8 @@ int model_network_list(sqlite3 *db, struct network **out, size_t *n)
 	*n = 0;
 	if (err < 0)
 		return err;
+	sqlite3_bind_int64(st, 1, limit);       /* negative = no limit (SQLite) */
+	sqlite3_bind_int64(st, 2, offset);
 	err = all_rows(db, st, sizeof(struct network), network_row_cb, &v, n);
 	if (err < 0) {
 		networks_free(v, *n);
@@ -349,6 +366,12 @@ int model_peer_get(sqlite3 *db, long long network_id, long long id, struct peer 
 
 int model_peer_list(sqlite3 *db, long long network_id, struct peer **out, size_t *n)
 {
+	return model_peer_page(db, network_id, -1, 0, out, n);
+}
+
+int model_peer_page(sqlite3 *db, long long network_id, long long limit, long long offset,
+		    struct peer **out, size_t *n)
+{
 	sqlite3_stmt *st;
 	void *v = NULL;
 	int err = db_prepare(db, sqls[SQL_PEER_LIST], &st);
@@ -358,6 +381,8 @@ int model_peer_list(sqlite3 *db, long long network_id, struct peer **out, size_t
 	if (err < 0)
 		return err;
 	sqlite3_bind_int64(st, 1, network_id);
+	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 3, offset);
 	err = all_rows(db, st, sizeof(struct peer), peer_row_cb, &v, n);
 	if (err < 0) {
 		peers_free(v, *n);
@@ -399,4 +424,70 @@ int model_peer_insert(sqlite3 *db, struct peer *p)
 int model_peer_delete(sqlite3 *db, long long network_id, long long id)
 {
 	return delete_by(db, SQL_PEER_DELETE, network_id, id);
+}
+
+/* Runs an UPDATE ... RETURNING updated_at: 1 updated (*updated set), 0 no
+ * such row, <0 -errno. */
+static int update_returning(sqlite3 *db, sqlite3_stmt *st, long long *updated)
+{
+	int rc = sqlite3_step(st), ret = 0;
+
+	if (rc == SQLITE_ROW) {
+		*updated = sqlite3_column_int64(st, 0);
+		ret = 1;
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE) {
+		db_log_error(db, "update");
+		ret = db_rc_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int model_network_update(sqlite3 *db, struct network *n, bool keep_time)
+{
+	sqlite3_stmt *st;
+	int err = db_prepare(db, sqls[SQL_NET_UPDATE], &st);
+
+	if (err < 0)
+		return err;
+	sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->dns_servers, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, n->nat_enabled);
+	sqlite3_bind_int(st, 4, n->inter_peer_routing);
+	sqlite3_bind_int(st, 5, n->enabled);
+	if (keep_time)
+		sqlite3_bind_int64(st, 6, n->updated_at);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, n->id);
+	return update_returning(db, st, &n->updated_at);
+}
+
+int model_peer_update(sqlite3 *db, struct peer *p, bool keep_time)
+{
+	sqlite3_stmt *st;
+	int err = db_prepare(db, sqls[SQL_PEER_UPDATE], &st);
+
+	if (err < 0)
+		return err;
+	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->email, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, p->enabled);
+	sqlite3_bind_int(st, 4, p->persistent_keepalive);
+	sqlite3_bind_text(st, 5, p->endpoint, -1, SQLITE_STATIC);
+	if (p->expires_at)
+		sqlite3_bind_int64(st, 6, p->expires_at);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_text(st, 7, p->tunnel_type[0] ? p->tunnel_type : "full", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, p->split_cidrs ? p->split_cidrs : "", -1, SQLITE_STATIC);
+	if (keep_time)
+		sqlite3_bind_int64(st, 9, p->updated_at);
+	else
+		sqlite3_bind_null(st, 9);
+	sqlite3_bind_int64(st, 10, p->network_id);
+	sqlite3_bind_int64(st, 11, p->id);
+	return update_returning(db, st, &p->updated_at);
 }

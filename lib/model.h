@@ -55,19 +55,36 @@ int model_network_get(sqlite3 *db, long long id, struct network *out);
 int model_network_by_iface(sqlite3 *db, const char *iface, struct network *out);
 /* All networks ordered by id, with peer_count. 0 or -errno. */
 int model_network_list(sqlite3 *db, struct network **out, size_t *n);
+/* One page of that list: limit < 0 = no limit, offset >= 0. 0 or -errno. */
+int model_network_page(sqlite3 *db, long long limit, long long offset,
+		       struct network **out, size_t *n);
 /* Inserts n (id, iface, created_at, updated_at filled on success).
  * The iface is the smallest free wgN; subnet overlap and port clash are the
  * caller's checks. 0, -EEXIST (UNIQUE port or iface), -errno. */
 int model_network_insert(sqlite3 *db, struct network *n);
+/* 1 deleted (peers, snapshots and bridges cascade), 0 no such row, -errno. */
 int model_network_delete(sqlite3 *db, long long id);
+/* Writes the mutable columns of n (name, dns_servers, nat_enabled,
+ * inter_peer_routing, enabled) to row n->id. updated_at becomes now, or stays
+ * n->updated_at with keep_time (reverting a change); n->updated_at gets the
+ * stored value. 1 updated, 0 no such row, -errno. */
+int model_network_update(sqlite3 *db, struct network *n, bool keep_time);
 /* Smallest N >= 0 such that "wgN" is not used by any row. */
 int model_next_iface(sqlite3 *db, char out[16]);
 
 int model_peer_get(sqlite3 *db, long long network_id, long long id, struct peer *out);
 /* Peers of one network ordered by id. 0 or -errno. */
 int model_peer_list(sqlite3 *db, long long network_id, struct peer **out, size_t *n);
+/* One page of that list: limit < 0 = no limit, offset >= 0. 0 or -errno. */
+int model_peer_page(sqlite3 *db, long long network_id, long long limit, long long offset,
+		    struct peer **out, size_t *n);
 /* Inserts p (id, created_at, updated_at filled). 0, -EEXIST, -errno. */
 int model_peer_insert(sqlite3 *db, struct peer *p);
+/* 1 deleted (snapshots cascade), 0 no such row, -errno. */
 int model_peer_delete(sqlite3 *db, long long network_id, long long id);
+/* Writes the mutable columns of p (name, email, enabled, persistent_keepalive,
+ * endpoint, expires_at (0 = NULL), tunnel_type, split_cidrs) to row
+ * (p->network_id, p->id); updated_at as model_network_update. 1, 0, -errno. */
+int model_peer_update(sqlite3 *db, struct peer *p, bool keep_time);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "db.h"
 #include "ipnet.h"
 #include "log.h"
 #include "model.h"
@@ -57,38 +58,78 @@ static void parse_endpoint(union wg_endpoint *ep, const char *s)
 	}
 }
 
-static int desired_peer(struct rec *r, struct wg_device *dev, const struct peer *p)
+/* The reconciler's own queries: only the columns the kernel needs, read row
+ * by row, so 10,000 peers cost a few hundred bytes each, not a struct peer. */
+enum sql { SQL_PEERS_ENABLED, SQL_PEER_ONE, SQL_PEER_DISABLED_KEY, SQL__MAX };
+static const char *const sqls[SQL__MAX] = {
+	[SQL_PEERS_ENABLED] = "SELECT id, public_key, preshared_key, allowed_ips, persistent_keepalive, "
+		"endpoint, enabled FROM peers WHERE network_id = ? AND enabled = 1",
+	[SQL_PEER_ONE] = "SELECT id, public_key, preshared_key, allowed_ips, persistent_keepalive, "
+		"endpoint, enabled FROM peers WHERE network_id = ? AND id = ? AND enabled = 1",
+	[SQL_PEER_DISABLED_KEY] = "SELECT public_key FROM peers WHERE network_id = ? AND id = ? "
+		"AND enabled = 0",
+};
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+/* Appends the peer of the current row of st to dev. -EINVAL for a bad row
+ * (logged by the caller), -ENOMEM. */
+static int desired_peer(struct rec *r, struct wg_device *dev, sqlite3_stmt *st)
 {
 	struct wg_peer *wp;
 	struct ipnet *items = NULL;
 	size_t n = 0;
 
-	if (ipnet_parse_list(p->allowed_ips, &items, &n, NULL) < 0)
+	if (ipnet_parse_list(col(st, 3), &items, &n, NULL) < 0)
 		return -EINVAL;
 	wp = wgdev_peer_append(dev);
 	if (!wp) {
 		free(items);
 		return -ENOMEM;
 	}
-	if (key_from_b64(wp->public_key, p->public_key) < 0
-	    || (p->preshared_key[0] && decrypt_key(r, p->preshared_key, wp->preshared_key) < 0)) {
+	if (key_from_b64(wp->public_key, col(st, 1)) < 0
+	    || (col(st, 2)[0] && decrypt_key(r, col(st, 2), wp->preshared_key) < 0)) {
 		free(items);
+		sodium_memzero(wp, sizeof *wp);
 		dev->npeers--;
 		return -EINVAL;
 	}
 	wp->allowed = items;
 	wp->nallowed = n;
-	wp->keepalive = (uint16_t)p->persistent_keepalive;
-	parse_endpoint(&wp->endpoint, p->endpoint);
+	wp->keepalive = (uint16_t)sqlite3_column_int(st, 4);
+	parse_endpoint(&wp->endpoint, col(st, 5));
 	return 0;
+}
+
+/* Runs st (bound by the caller) and appends every row's peer to dev. */
+static int desired_peers(struct rec *r, struct wg_device *dev, sqlite3_stmt *st)
+{
+	int rc, err = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		err = desired_peer(r, dev, st);
+		if (err == -ENOMEM)
+			break;
+		if (err < 0)
+			log_error("reconcile", "peer_row_invalid", json_pack("{s:I,s:s}", "peer_id",
+				  (json_int_t)sqlite3_column_int64(st, 0), "interface", dev->name));
+		err = 0;        /* skip the bad row, keep the others */
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = db_rc_errno(rc);
+	sqlite3_finalize(st);
+	return err;
 }
 
 /* The device a network row asks for. *out malloc'd. */
 static int desired_device(struct rec *r, const struct network *n, struct wg_device **out)
 {
 	struct wg_device *dev = calloc(1, sizeof *dev);
-	struct peer *v = NULL;
-	size_t cnt = 0;
+	sqlite3_stmt *st;
 	int err;
 
 	*out = NULL;
@@ -102,24 +143,14 @@ static int desired_device(struct rec *r, const struct network *n, struct wg_devi
 		goto fail;
 	}
 	key_public_from_private(dev->public_key, dev->private_key);
-	if ((err = model_peer_list(r->db, n->id, &v, &cnt)) < 0)
+	if ((err = db_prepare(r->db, sqls[SQL_PEERS_ENABLED], &st)) < 0)
 		goto fail;
-	for (size_t i = 0; i < cnt; i++) {
-		if (!v[i].enabled)
-			continue;
-		if ((err = desired_peer(r, dev, &v[i])) < 0) {
-			log_error("reconcile", "peer_row_invalid", json_pack("{s:I,s:s}", "peer_id",
-				  (json_int_t)v[i].id, "interface", n->iface));
-			if (err == -ENOMEM)
-				goto fail;
-			err = 0;        /* skip the bad row, keep the others */
-		}
-	}
-	peers_free(v, cnt);
+	sqlite3_bind_int64(st, 1, n->id);
+	if ((err = desired_peers(r, dev, st)) < 0)
+		goto fail;
 	*out = dev;
 	return 0;
 fail:
-	peers_free(v, cnt);
 	wgdev_free(dev);
 	return err;
 }
@@ -369,10 +400,76 @@ int rec_network(struct rec *r, long long network_id, const char **code, char msg
 	return err;
 }
 
+static int disabled_peer_remove(struct rec *r, const char *iface, long long network_id,
+				long long peer_id)
+{
+	sqlite3_stmt *st;
+	char key[WG_KEY_B64_LEN + 1] = "";
+	int err = db_prepare(r->db, sqls[SQL_PEER_DISABLED_KEY], &st);
+
+	if (err < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, network_id);
+	sqlite3_bind_int64(st, 2, peer_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(key, sizeof key, "%s", col(st, 0));
+	sqlite3_finalize(st);
+	if (!key[0])
+		return 0;
+	log_warn("reconcile", "reconcile_disabled_peer_in_kernel", json_pack("{s:s,s:s,s:s}",
+		 "interface", iface, "public_key", key, "action", "removing_from_kernel"));
+	return rec_remove_peer(r, iface, key);
+}
+
+/* One peer, without reading the device: add/update it when its row is
+ * enabled (REPLACE_ALLOWEDIPS, PSK and keepalive are idempotent and leave its
+ * session, endpoint and counters alone), remove it otherwise. Anything else
+ * (network disabled, interface missing) is a whole-network alignment. */
 int rec_peer(struct rec *r, long long network_id, long long peer_id, const char **code, char msg[256])
 {
-	(void)peer_id;  /* the per-network diff touches only what differs */
-	return rec_network(r, network_id, code, msg);
+	struct wg_device change = { 0 };
+	struct network n;
+	sqlite3_stmt *st = NULL;
+	int found = model_network_get(r->db, network_id, &n), err;
+
+	*code = NULL;
+	msg[0] = '\0';
+	if (found <= 0) {
+		if (found < 0)
+			set_error(code, msg, "INTERNAL_ERROR", "cannot read the database", found);
+		return found;
+	}
+	if (!n.enabled || !r->wg->exists(n.iface)) {
+		network_free(&n);
+		return rec_network(r, network_id, code, msg);
+	}
+	snprintf(change.name, sizeof change.name, "%s", n.iface);
+	if ((err = db_prepare(r->db, sqls[SQL_PEER_ONE], &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, network_id);
+	sqlite3_bind_int64(st, 2, peer_id);
+	if ((err = desired_peers(r, &change, st)) < 0)
+		goto out;
+	if (change.npeers == 0) {
+		/* Disabled: take it out of the device. A deleted row is remove_peer's. */
+		err = disabled_peer_remove(r, n.iface, network_id, peer_id);
+		if (err < 0)
+			set_error(code, msg, "WG_PEER_ADD_FAILED", "cannot remove the peer", err);
+		goto out;
+	}
+	change.peers[0].flags = WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PSK | WGPEER_HAS_KEEPALIVE;
+	if ((err = r->wg->set(&change)) < 0)
+		set_error(code, msg, "WG_PEER_ADD_FAILED", "cannot configure the peer", err);
+out:
+	for (size_t i = 0; i < change.npeers; i++)
+		free(change.peers[i].allowed);
+	if (change.peers)
+		sodium_memzero(change.peers, change.npeers * sizeof *change.peers);
+	free(change.peers);
+	network_free(&n);
+	if (err < 0 && !*code)
+		set_error(code, msg, "INTERNAL_ERROR", "cannot read the peer", err);
+	return err;
 }
 
 int rec_teardown(struct rec *r, const char *iface)

@@ -22,6 +22,9 @@ static void usage(FILE *to)
 	      "                               certificate; print the one-time setup password\n"
 	      "  migrate                      apply pending database migrations\n"
 	      "  config check                 validate the configuration file\n"
+	      "  status [--json]              live interfaces and peers (from the reconciler)\n"
+	      "  reconcile [--network ID [--peer ID]]\n"
+	      "                               make the kernel match the database now\n"
 	      "  version                      print version, commit and build date\n", to);
 }
 
@@ -89,6 +92,9 @@ static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cl
 	static const struct option opts[] = {
 		STARTUP_OPTIONS,
 		{ "admin-pass", required_argument, NULL, 'p' },
+		{ "network", required_argument, NULL, 'n' },
+		{ "peer", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -97,12 +103,22 @@ static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cl
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (startup_flag(f, opt, optarg))
 			continue;
-		if (opt == 'p')
-			c->admin_pass = optarg;
-		else if (opt == 'h')
-			return 1;
-		else
-			return -1;
+		switch (opt) {
+		case 'p': c->admin_pass = optarg; break;
+		case 'n':
+			c->network_id = strtoll(optarg, NULL, 10);
+			if (c->network_id <= 0)
+				return -1;
+			break;
+		case 'P':
+			c->peer_id = strtoll(optarg, NULL, 10);
+			if (c->peer_id <= 0)
+				return -1;
+			break;
+		case 'j': c->json = 1; break;
+		case 'h': return 1;
+		default: return -1;
+		}
 	}
 	return 0;
 }
@@ -135,7 +151,9 @@ int main(int argc, char **argv)
 	}
 	log_setup(log_level_parse(c.cfg.log_level) < 0 ? LOG_INFO : log_level_parse(c.cfg.log_level),
 		  strcmp(c.cfg.log_format, "text") != 0);
-	if (optind != argc || (c.admin_pass && strcmp(cmd, "init") != 0)) {
+	if (optind != argc || (c.admin_pass && strcmp(cmd, "init") != 0)
+	    || ((c.network_id || c.peer_id) && strcmp(cmd, "reconcile") != 0)
+	    || (c.peer_id && !c.network_id) || (c.json && strcmp(cmd, "status") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -143,6 +161,10 @@ int main(int argc, char **argv)
 		return cmd_init(&c);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(&c);
+	if (strcmp(cmd, "reconcile") == 0)
+		return cmd_reconcile(&c, c.network_id, c.peer_id);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&c, c.json);
 	fprintf(stderr, "wgpilot: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

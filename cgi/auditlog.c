@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /api/audit-log (api.md §12) and the query-string parsing every list
+ * shares (api.md §1: limit/offset). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+#include "db.h"
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 200
+#define FILTER_MAX 128          /* longest action / resource filter */
+#define NUM_MAX 9007199254740992LL      /* 2^53: offsets and Unix times stay exact in JSON */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..len) ('+' = space) into a malloc'd string. NULL with
+ * *bad set for a broken escape or an encoded NUL, NULL alone on ENOMEM. */
+static char *pct_decode(const char *s, size_t len, bool *bad)
+{
+	char *out = malloc(len + 1), *o = out;
+
+	*bad = false;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		int hi, lo;
+
+		if (s[i] == '+') {
+			*o++ = ' ';
+			continue;
+		}
+		if (s[i] != '%') {
+			*o++ = s[i];
+			continue;
+		}
+		if (i + 2 >= len) {
+			*bad = true;
+			break;
+		}
+		hi = hexval(s[i + 1]);
+		lo = hexval(s[i + 2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+			*bad = true;
+			break;
+		}
+		*o++ = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	if (*bad) {
+		free(out);
+		return NULL;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* A client-chosen key as a field name: only when it is short, printable
+ * ASCII (it is echoed in fields[], and jansson wants valid UTF-8). */
+static const char *field_name(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > 64)
+		return "query";
+	for (size_t i = 0; i < n; i++)
+		if (key[i] < 0x21 || key[i] > 0x7e)
+			return "query";
+	return key;
+}
+
+int query_parse(struct req *r, const char *const *keys, size_t n, char **vals, struct verrs *v)
+{
+	const char *p = r->query;
+
+	for (size_t i = 0; i < n; i++)
+		vals[i] = NULL;
+	while (*p) {
+		const char *end = strchrnul(p, '&'), *eq = memchr(p, '=', (size_t)(end - p));
+		const char *vs = eq ? eq + 1 : end;
+		char *key, *val;
+		bool bad_k, bad_v;
+		size_t i;
+
+		if (end == p) {         /* "a=1&&b=2": empty pieces carry nothing */
+			p++;
+			continue;
+		}
+		key = pct_decode(p, (size_t)((eq ? eq : end) - p), &bad_k);
+		val = pct_decode(vs, (size_t)(end - vs), &bad_v);
+		if ((!key && !bad_k) || (!val && !bad_v)) {
+			free(key);
+			free(val);
+			return -ENOMEM;
+		}
+		if (bad_k || bad_v) {
+			verr_add(v, key ? field_name(key) : "query", "malformed percent-encoding");
+			goto next;
+		}
+		for (i = 0; i < n && strcmp(keys[i], key) != 0; i++)
+			;
+		if (i == n) {
+			verr_add(v, field_name(key), "unknown parameter");
+		} else if (vals[i]) {
+			verr_add(v, keys[i], "given more than once");
+		} else {
+			vals[i] = val;
+			val = NULL;
+		}
+next:
+		free(key);
+		free(val);
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+void query_free(char **vals, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(vals[i]);
+		vals[i] = NULL;
+	}
+}
+
+int query_int(struct verrs *v, const char *key, const char *s, long long min, long long max,
+	      long long *out)
+{
+	char msg[96];
+	long long val = 0;
+	size_t i;
+
+	/* 18 digits cannot overflow; a 19th is refused as out of range. */
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 18; i++)
+		val = val * 10 + (s[i] - '0');
+	if (i == 0 || s[i] || val < min || val > max) {
+		snprintf(msg, sizeof msg, "must be an integer between %lld and %lld", min, max);
+		verr_add(v, key, msg);
+		return -EINVAL;
+	}
+	*out = val;
+	return 0;
+}
+
+int query_page(struct req *r, long long *limit, long long *offset)
+{
+	static const char *const keys[] = { "limit", "offset" };
+	struct verrs v = { 0 };
+	char *vals[2];
+
+	*limit = -1;
+	*offset = 0;
+	if (query_parse(r, keys, 2, vals, &v) < 0) {
+		verr_free(&v);
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		return -1;
+	}
+	if (vals[0])
+		query_int(&v, "limit", vals[0], 1, PAGE_MAX, limit);
+	if (vals[1])
+		query_int(&v, "offset", vals[1], 0, NUM_MAX, offset);
+	query_free(vals, 2);
+	if (verr_any(&v)) {
+		resp_verrs(r, &v);
+		return -1;
+	}
+	return 0;
+}
+
+/* Audit action names and resources: lowercase words, digits, '.', '_', ':', '-'. */
+static const char *check_filter(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > FILTER_MAX)
+		return "must be 1-128 characters";
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
+		      || strchr("._:-", s[i])))
+			return "may only hold a-z, 0-9, '.', '_', ':' and '-'";
+	return NULL;
+}
+
+enum { Q_LIMIT, Q_OFFSET, Q_ACTION, Q_RESOURCE, Q_FROM, Q_TO, Q__MAX };
+static const char *const audit_keys[Q__MAX] = {
+	[Q_LIMIT] = "limit", [Q_OFFSET] = "offset", [Q_ACTION] = "action",
+	[Q_RESOURCE] = "resource", [Q_FROM] = "from", [Q_TO] = "to",
+};
+
+enum sql { SQL_COUNT, SQL_PAGE, SQL__MAX };
+/* ?1 action, ?2 resource (exact; a bare type such as "peer" also matches
+ * every "peer:<id>"), ?3 from, ?4 to (inclusive Unix seconds). */
+#define AUDIT_WHERE " WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR resource = ?2 " \
+	"OR (instr(?2, ':') = 0 AND substr(resource, 1, length(?2) + 1) = ?2 || ':')) " \
+	"AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp <= ?4)"
+static const char *const sqls[SQL__MAX] = {
+	[SQL_COUNT] = "SELECT COUNT(*) FROM audit_log" AUDIT_WHERE,
+	[SQL_PAGE] = "SELECT id, timestamp, user_id, action, resource, detail, ip_address "
+		"FROM audit_log" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
+};
+
+struct audit_query {
+	const char *action, *resource;
+	long long from, to;             /* -1 = not given */
+	long long limit, offset;
+};
+
+static void bind_filters(sqlite3_stmt *st, const struct audit_query *q)
+{
+	if (q->action)
+		sqlite3_bind_text(st, 1, q->action, -1, SQLITE_STATIC);
+	if (q->resource)
+		sqlite3_bind_text(st, 2, q->resource, -1, SQLITE_STATIC);
+	if (q->from >= 0)
+		sqlite3_bind_int64(st, 3, q->from);
+	if (q->to >= 0)
+		sqlite3_bind_int64(st, 4, q->to);
+}
+
+static json_t *entry_json(sqlite3_stmt *st)
+{
+	return json_pack("{s:I,s:I,s:o,s:s,s:s,s:s,s:s}",
+			 "id", (json_int_t)sqlite3_column_int64(st, 0),
+			 "timestamp", (json_int_t)sqlite3_column_int64(st, 1),
+			 "user_id", sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null()
+				: json_integer(sqlite3_column_int64(st, 2)),
+			 "action", (const char *)sqlite3_column_text(st, 3),
+			 "resource", (const char *)sqlite3_column_text(st, 4),
+			 "detail", (const char *)sqlite3_column_text(st, 5),
+			 "ip_address", (const char *)sqlite3_column_text(st, 6));
+}
+
+/* The matching entries (new array) and their total; NULL on a DB error. */
+static json_t *audit_select(sqlite3 *db, const struct audit_query *q, long long *total)
+{
+	sqlite3_stmt *st;
+	json_t *arr;
+	int rc;
+
+	if (db_prepare(db, sqls[SQL_COUNT], &st) < 0)
+		return NULL;
+	bind_filters(st, q);
+	rc = sqlite3_step(st);
+	*total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW || db_prepare(db, sqls[SQL_PAGE], &st) < 0)
+		return NULL;
+	bind_filters(st, q);
+	sqlite3_bind_int64(st, 5, q->limit);
+	sqlite3_bind_int64(st, 6, q->offset);
+	arr = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, entry_json(st));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_log_error(db, "audit log select");
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* GET /api/audit-log?limit&offset&action&resource&from&to
+ * 200 {"entries","total","limit","offset"} newest first; 400 VALIDATION_ERROR
+ * (unknown or repeated parameter, bad percent-encoding, limit outside 1-200,
+ * negative offset, from/to not Unix seconds or from > to); 500 database error. */
+void auditlog_list(struct req *r)
+{
+	struct audit_query q = { .from = -1, .to = -1, .limit = PAGE_DEFAULT };
+	struct verrs v = { 0 };
+	char *vals[Q__MAX];
+	const char *why;
+	long long total;
+	json_t *entries;
+
+	if (query_parse(r, audit_keys, Q__MAX, vals, &v) < 0) {
+		verr_free(&v);
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		return;
+	}
+	if (vals[Q_LIMIT])
+		query_int(&v, "limit", vals[Q_LIMIT], 1, PAGE_MAX, &q.limit);
+	if (vals[Q_OFFSET])
+		query_int(&v, "offset", vals[Q_OFFSET], 0, NUM_MAX, &q.offset);
+	if (vals[Q_ACTION] && (why = check_filter(vals[Q_ACTION])))
+		verr_add(&v, "action", why);
+	if (vals[Q_RESOURCE] && (why = check_filter(vals[Q_RESOURCE])))
+		verr_add(&v, "resource", why);
+	if (vals[Q_FROM])
+		query_int(&v, "from", vals[Q_FROM], 0, NUM_MAX, &q.from);
+	if (vals[Q_TO])
+		query_int(&v, "to", vals[Q_TO], 0, NUM_MAX, &q.to);
+	if (q.from >= 0 && q.to >= 0 && q.from > q.to)
+		verr_add(&v, "to", "must not be before from");
+	if (verr_any(&v)) {
+		query_free(vals, Q__MAX);
+		resp_verrs(r, &v);
+		return;
+	}
+	q.action = vals[Q_ACTION];
+	q.resource = vals[Q_RESOURCE];
+	entries = audit_select(r->app->db, &q, &total);
+	query_free(vals, Q__MAX);
+	if (!entries) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return;
+	}
+	resp_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "entries", entries, "total", (json_int_t)total,
+				    "limit", (json_int_t)q.limit, "offset", (json_int_t)q.offset));
+}

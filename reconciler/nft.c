@@ -1,0 +1,1374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `table ip wgpilot` (networking.md §6). Every change rebuilds the whole table
+ * in one nf_tables transaction: add table (so the delete never fails), delete
+ * table, add table, chains, sets, rules, commit. The kernel swaps the old rule
+ * set for the new one at commit, so there is never a moment without rules and
+ * a failure leaves the previous table in place.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include "db.h"
+#include "log.h"
+#include "nft.h"
+#include "sbuf.h"
+
+/* ---- the plan, from the DB ------------------------------------------------ */
+
+enum fw_sql { SQL_NETWORKS, SQL_SITES, SQL_BRIDGES, SQL__MAX };
+
+static const char *const fw_sqls[SQL__MAX] = {
+	[SQL_NETWORKS] = "SELECT id, interface, mode, subnet, listen_port, nat_enabled,"
+		" inter_peer_routing, enabled FROM networks ORDER BY id",
+	[SQL_SITES] = "SELECT p.network_id, p.site_networks FROM peers p"
+		" JOIN networks n ON n.id = p.network_id WHERE n.mode = 'site-to-site'"
+		" AND p.role = 'site-gateway' AND p.enabled AND p.site_networks <> ''"
+		" ORDER BY p.network_id, p.id",
+	[SQL_BRIDGES] = "SELECT a.interface, b.interface, nb.direction, nb.allowed_cidrs,"
+		" nb.enabled AND a.enabled AND b.enabled FROM network_bridges nb"
+		" JOIN networks a ON a.id = nb.network_a_id"
+		" JOIN networks b ON b.id = nb.network_b_id ORDER BY nb.id",
+};
+
+static const char *const fw_mode_names[FW_MODE__MAX] = {
+	[FW_GATEWAY] = "gateway", [FW_SITE_TO_SITE] = "site-to-site", [FW_HUB_ROUTED] = "hub-routed",
+};
+static const char *const fw_direction_names[FW_DIRECTION__MAX] = {
+	[FW_A_TO_B] = "a_to_b", [FW_B_TO_A] = "b_to_a", [FW_BIDIRECTIONAL] = "bidirectional",
+};
+
+static int fw_name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static const char *fw_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return s ? (const char *)s : "";
+}
+
+/* v itself, or v moved to room for one more of size bytes; NULL on ENOMEM
+ * (v untouched). */
+static void *fw_grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 8;
+
+	if (n < *cap)
+		return v;
+	v = realloc(v, ncap * size);
+	if (v)
+		*cap = ncap;
+	return v;
+}
+
+static void fw_bad_row(const char *what, const char *iface, const char *value)
+{
+	log_warn("reconcile", "firewall_row_invalid", json_pack("{s:s,s:s,s:s}", "field", what,
+		 "interface", iface, "value", value));
+}
+
+/* Parses a CIDR list, host bits cleared. 0 or -EINVAL/-ENOMEM. */
+static int fw_cidrs(const char *s, struct ipnet **out, size_t *n)
+{
+	int err = ipnet_parse_list(s, out, n, NULL);
+
+	for (size_t i = 0; err == 0 && i < *n; i++)
+		ipnet_normalize(&(*out)[i]);
+	return err;
+}
+
+static int fw_read_networks(sqlite3_stmt *st, struct fw_plan *p)
+{
+	size_t cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct fw_network *v = fw_grow(p->networks, p->nnetworks, &cap, sizeof *v), *n;
+		const char *iface = fw_col(st, 1), *mode = fw_col(st, 2);
+		int m = fw_name_index(fw_mode_names, FW_MODE__MAX, mode);
+
+		if (!v)
+			return -ENOMEM;
+		p->networks = v;
+		if (strlen(iface) >= sizeof v->iface) {
+			fw_bad_row("interface", iface, iface);
+			continue;
+		}
+		n = &v[p->nnetworks++];
+		memset(n, 0, sizeof *n);
+		n->id = sqlite3_column_int64(st, 0);
+		strcpy(n->iface, iface);
+		if (m < 0)
+			fw_bad_row("mode", iface, mode);
+		n->mode = m < 0 ? FW_GATEWAY : (enum fw_mode)m;
+		if (ipnet_parse_cidr(&n->subnet, fw_col(st, 3)) < 0 || n->subnet.family != AF_INET) {
+			fw_bad_row("subnet", iface, fw_col(st, 3));
+			memset(&n->subnet, 0, sizeof n->subnet);
+		}
+		ipnet_normalize(&n->subnet);
+		n->listen_port = (uint16_t)sqlite3_column_int(st, 4);
+		n->nat_enabled = sqlite3_column_int(st, 5) != 0;
+		n->inter_peer_routing = sqlite3_column_int(st, 6) != 0;
+		n->enabled = sqlite3_column_int(st, 7) != 0;
+	}
+	return rc == SQLITE_DONE ? 0 : db_rc_errno(rc);
+}
+
+static int fw_cmp_id(const void *key, const void *elem)
+{
+	long long id = *(const long long *)key, other = ((const struct fw_network *)elem)->id;
+	return id < other ? -1 : id > other;
+}
+
+static int fw_read_sites(sqlite3_stmt *st, struct fw_plan *p)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(st, 0);
+		struct fw_network *n = bsearch(&id, p->networks, p->nnetworks, sizeof *n, fw_cmp_id);
+		struct ipnet *items = NULL, *all;
+		size_t cnt = 0;
+		int err;
+
+		if (!n)
+			continue;
+		if ((err = fw_cidrs(fw_col(st, 1), &items, &cnt)) < 0) {
+			if (err == -ENOMEM)
+				return err;
+			fw_bad_row("site_networks", n->iface, fw_col(st, 1));
+			continue;
+		}
+		all = realloc(n->sites, (n->nsites + cnt + 1) * sizeof *all);
+		if (!all) {
+			free(items);
+			return -ENOMEM;
+		}
+		memcpy(all + n->nsites, items, cnt * sizeof *items);
+		n->sites = all;
+		n->nsites += cnt;
+		free(items);
+	}
+	return rc == SQLITE_DONE ? 0 : db_rc_errno(rc);
+}
+
+static int fw_read_bridges(sqlite3_stmt *st, struct fw_plan *p)
+{
+	size_t cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct fw_bridge *v = fw_grow(p->bridges, p->nbridges, &cap, sizeof *v), *b;
+		const char *a = fw_col(st, 0), *bb = fw_col(st, 1), *dir = fw_col(st, 2);
+		int d = fw_name_index(fw_direction_names, FW_DIRECTION__MAX, dir), err;
+
+		if (!v)
+			return -ENOMEM;
+		p->bridges = v;
+		if (strlen(a) >= sizeof v->iface_a || strlen(bb) >= sizeof v->iface_b || d < 0) {
+			fw_bad_row("direction", a, dir);
+			continue;
+		}
+		b = &v[p->nbridges];
+		memset(b, 0, sizeof *b);
+		if ((err = fw_cidrs(fw_col(st, 3), &b->cidrs, &b->ncidrs)) < 0) {
+			if (err == -ENOMEM)
+				return err;
+			fw_bad_row("allowed_cidrs", a, fw_col(st, 3));
+			continue;       /* never open a bridge wider than asked */
+		}
+		p->nbridges++;
+		strcpy(b->iface_a, a);
+		strcpy(b->iface_b, bb);
+		b->direction = (enum fw_direction)d;
+		b->enabled = sqlite3_column_int(st, 4) != 0;
+	}
+	return rc == SQLITE_DONE ? 0 : db_rc_errno(rc);
+}
+
+int fw_plan_from_db(sqlite3 *db, struct fw_plan *out)
+{
+	static int (*const readers[SQL__MAX])(sqlite3_stmt *, struct fw_plan *) = {
+		[SQL_NETWORKS] = fw_read_networks, [SQL_SITES] = fw_read_sites,
+		[SQL_BRIDGES] = fw_read_bridges,
+	};
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	memset(out, 0, sizeof *out);
+	for (int i = 0; i < SQL__MAX && err == 0; i++) {
+		if ((err = db_prepare(db, fw_sqls[i], &st)) < 0)
+			goto out;
+		if ((err = readers[i](st, out)) < 0 && err != -ENOMEM)
+			db_log_error(db, "firewall plan");
+		sqlite3_finalize(st);
+	}
+out:
+	return err;
+}
+
+void fw_plan_free(struct fw_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nnetworks; i++)
+		free(p->networks[i].sites);
+	for (size_t i = 0; i < p->nbridges; i++)
+		free(p->bridges[i].cidrs);
+	free(p->networks);
+	free(p->bridges);
+	memset(p, 0, sizeof *p);
+}
+
+/* ---- building the batch --------------------------------------------------- */
+
+enum fw_chain { CH_INPUT, CH_POSTROUTING, CH_FORWARD, CH__MAX };
+
+static const struct {
+	const char *name, *type;
+	uint32_t hook;
+	int32_t prio;
+} fw_chains[CH__MAX] = {
+	[CH_INPUT] = { "input", "filter", NF_INET_LOCAL_IN, 0 },
+	[CH_POSTROUTING] = { "postrouting", "nat", NF_INET_POST_ROUTING, 100 },
+	[CH_FORWARD] = { "forward", "filter", NF_INET_FORWARD, 0 },
+};
+
+/* libnftnl writes messages without bounds checks, so room is checked before
+ * each one against these generous upper bounds (the largest rule we build
+ * is under 700 bytes; t/41-nft.c checks both). */
+#define MSG_MAX 2048
+#define ELEMS_PER_MSG 64
+#define ELEM_MAX 64
+#define HDR_LEN NLMSG_ALIGN(sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg))
+#define TYPE_IPADDR 7           /* nft's datatype ipv4_addr, for `nft list` */
+
+struct batch {
+	char *buf;
+	size_t size, len;
+	uint32_t seq;
+	int err;
+	bool dry;               /* only count rules per chain */
+	size_t nrules[CH__MAX];
+	uint32_t nsets;
+};
+
+struct rule {
+	struct nftnl_rule *r;
+	bool oom;
+};
+
+/* [lo, hi) of IPv4 addresses in host order; hi may be 2^32. */
+struct range {
+	uint64_t lo, hi;
+};
+
+static void nft_fail(struct batch *b, int err)
+{
+	if (!b->err)
+		b->err = err;
+}
+
+/* Room for a message of at most bound bytes plus the closing BATCH_END. */
+static struct nlmsghdr *nft_msg(struct batch *b, uint16_t type, uint16_t flags, size_t bound)
+{
+	if (b->err)
+		return NULL;
+	if (b->size - b->len < bound + HDR_LEN) {
+		nft_fail(b, -EMSGSIZE);
+		return NULL;
+	}
+	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFPROTO_IPV4, flags | NLM_F_ACK, b->seq++);
+}
+
+static void nft_msg_end(struct batch *b, const struct nlmsghdr *nlh)
+{
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void nft_put_table(struct batch *b, uint16_t type, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE) < 0)
+		nft_fail(b, -ENOMEM);
+	else if ((nlh = nft_msg(b, type, flags, MSG_MAX))) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nft_msg_end(b, nlh);
+	}
+	if (t)
+		nftnl_table_free(t);
+}
+
+static void nft_put_chain(struct batch *b, enum fw_chain c)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!ch || nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFT_TABLE) < 0
+	    || nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, fw_chains[c].name) < 0
+	    || nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, fw_chains[c].type) < 0) {
+		nft_fail(b, -ENOMEM);
+	} else if ((nlh = nft_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, MSG_MAX))) {
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, fw_chains[c].hook);
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, fw_chains[c].prio);
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+		nftnl_chain_nlmsg_build_payload(nlh, ch);
+		nft_msg_end(b, nlh);
+	}
+	if (ch)
+		nftnl_chain_free(ch);
+}
+
+/* Starts a rule in chain c with the identity comment; false when nothing is
+ * to be built (dry run or earlier error). */
+static bool nft_rule_start(struct batch *b, struct rule *ru, enum fw_chain c, const char *comment)
+{
+	struct nftnl_udata_buf *ud;
+
+	if (b->dry)
+		b->nrules[c]++;
+	if (b->dry || b->err)
+		return false;
+	ru->r = nftnl_rule_alloc();
+	ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	ru->oom = !ru->r || !ud || !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment)
+		  || nftnl_rule_set_str(ru->r, NFTNL_RULE_TABLE, NFT_TABLE) < 0
+		  || nftnl_rule_set_str(ru->r, NFTNL_RULE_CHAIN, fw_chains[c].name) < 0
+		  || nftnl_rule_set_data(ru->r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
+					 nftnl_udata_buf_len(ud)) < 0;
+	if (ud)
+		nftnl_udata_buf_free(ud);
+	return true;
+}
+
+static void nft_rule_end(struct batch *b, struct rule *ru)
+{
+	struct nlmsghdr *nlh;
+
+	if (ru->oom)
+		nft_fail(b, -ENOMEM);
+	else if ((nlh = nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, MSG_MAX))) {
+		nftnl_rule_nlmsg_build_payload(nlh, ru->r);
+		nft_msg_end(b, nlh);
+	}
+	if (ru->r)
+		nftnl_rule_free(ru->r);
+	ru->r = NULL;
+}
+
+static struct nftnl_expr *nft_expr(struct rule *ru, const char *name)
+{
+	struct nftnl_expr *e = ru->oom ? NULL : nftnl_expr_alloc(name);
+
+	if (!e) {
+		ru->oom = true;
+		return NULL;
+	}
+	nftnl_rule_add_expr(ru->r, e);
+	return e;
+}
+
+static void nft_x_meta(struct rule *ru, uint32_t key)
+{
+	struct nftnl_expr *e = nft_expr(ru, "meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	}
+}
+
+static void nft_x_cmp(struct rule *ru, enum nft_cmp_ops op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nft_expr(ru, "cmp");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+		ru->oom |= nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len) < 0;
+	}
+}
+
+static void nft_x_payload(struct rule *ru, enum nft_payload_bases base, uint32_t off, uint32_t len)
+{
+	struct nftnl_expr *e = nft_expr(ru, "payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	}
+}
+
+static void nft_x_mask(struct rule *ru, const uint8_t mask[4])
+{
+	static const uint8_t zero[4];
+	struct nftnl_expr *e = nft_expr(ru, "bitwise");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+		ru->oom |= nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 4) < 0
+			   || nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, 4) < 0;
+	}
+}
+
+static void nft_x_lookup(struct rule *ru, const char *set, uint32_t id)
+{
+	struct nftnl_expr *e = nft_expr(ru, "lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
+		ru->oom |= nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set) < 0;
+	}
+}
+
+static void nft_x_accept(struct rule *ru)
+{
+	struct nftnl_expr *e = nft_expr(ru, "immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	}
+}
+
+/* iifname/oifname (key) op "name": an exact match, NUL-padded to IFNAMSIZ. */
+static void nft_m_ifname(struct rule *ru, uint32_t key, enum nft_cmp_ops op, const char *name)
+{
+	char pad[IFNAMSIZ] = { 0 };
+
+	memcpy(pad, name, strnlen(name, IFNAMSIZ - 1));
+	nft_x_meta(ru, key);
+	nft_x_cmp(ru, op, pad, sizeof pad);
+}
+
+static void nft_m_udp_dport(struct rule *ru, uint16_t port)
+{
+	uint8_t proto = IPPROTO_UDP;
+	uint16_t be = htons(port);
+
+	nft_x_meta(ru, NFT_META_L4PROTO);
+	nft_x_cmp(ru, NFT_CMP_EQ, &proto, sizeof proto);
+	nft_x_payload(ru, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof be);
+	nft_x_cmp(ru, NFT_CMP_EQ, &be, sizeof be);
+}
+
+static uint32_t nft_mask(unsigned prefix)
+{
+	return prefix == 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
+}
+
+/* ip saddr (offset 12) / ip daddr (16) within the IPv4 prefix n. */
+static void nft_m_ip(struct rule *ru, uint32_t offset, const struct ipnet *n)
+{
+	uint32_t addr, mask = htonl(nft_mask(n->prefix));
+
+	if (n->prefix == 0)
+		return;         /* 0.0.0.0/0 matches every packet */
+	memcpy(&addr, n->addr, 4);
+	addr &= mask;
+	nft_x_payload(ru, NFT_PAYLOAD_NETWORK_HEADER, offset, 4);
+	if (n->prefix < 32)
+		nft_x_mask(ru, (const uint8_t *)&mask);
+	nft_x_cmp(ru, NFT_CMP_EQ, &addr, 4);
+}
+
+static int nft_cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The IPv4 items of v as sorted, merged ranges in out (room for n). */
+static size_t nft_ranges(const struct ipnet *v, size_t n, struct range *out)
+{
+	size_t k = 0, m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a;
+
+		if (v[i].family != AF_INET)
+			continue;
+		memcpy(&a, v[i].addr, 4);
+		out[k].lo = ntohl(a) & nft_mask(v[i].prefix);
+		out[k].hi = out[k].lo + (1ULL << (32 - (v[i].prefix > 32 ? 32 : v[i].prefix)));
+		k++;
+	}
+	qsort(out, k, sizeof *out, nft_cmp_range);
+	for (size_t i = 0; i < k; i++) {
+		if (m && out[i].lo <= out[m - 1].hi) {  /* overlapping or adjacent */
+			if (out[i].hi > out[m - 1].hi)
+				out[m - 1].hi = out[i].hi;
+		} else {
+			out[m++] = out[i];
+		}
+	}
+	return m;
+}
+
+static struct nftnl_set *nft_set_new(const char *name, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s && (nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE) < 0
+		  || nftnl_set_set_str(s, NFTNL_SET_NAME, name) < 0)) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	if (s)
+		nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	return s;
+}
+
+struct key {
+	uint32_t key;           /* host order */
+	bool end;               /* NFT_SET_ELEM_INTERVAL_END */
+};
+
+/* Sends the elements of an interval set in messages of ELEMS_PER_MSG: the
+ * nft convention of an end marker at 0 when the first range starts above 0,
+ * then each range's start and (unless it runs to the top) its end. */
+static void nft_put_elems(struct batch *b, const char *name, uint32_t id, const struct range *r, size_t nr)
+{
+	struct nftnl_set *s = NULL;
+	size_t nk = 0, in_msg = 0;
+	struct key *keys = malloc((2 * nr + 1) * sizeof *keys);
+	bool oom = !keys;
+
+	if (!oom && r[0].lo != 0)
+		keys[nk++] = (struct key){ 0, true };
+	for (size_t i = 0; !oom && i < nr; i++) {
+		keys[nk++] = (struct key){ (uint32_t)r[i].lo, false };
+		if (r[i].hi <= 0xffffffffu)
+			keys[nk++] = (struct key){ (uint32_t)r[i].hi, true };
+	}
+	for (size_t i = 0; !oom && !b->err && i < nk; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint32_t be = htonl(keys[i].key);
+
+		if (!s)
+			s = nft_set_new(name, id);
+		if (!s || !e || nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &be, 4) < 0) {
+			if (e)
+				nftnl_set_elem_free(e);
+			oom = true;
+			break;
+		}
+		if (keys[i].end)
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+		nftnl_set_elem_add(s, e);
+		if (++in_msg == ELEMS_PER_MSG || i + 1 == nk) {
+			struct nlmsghdr *nlh = nft_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+						       HDR_LEN + 256 + in_msg * ELEM_MAX);
+			if (nlh) {
+				nftnl_set_elems_nlmsg_build_payload(nlh, s);
+				nft_msg_end(b, nlh);
+			}
+			nftnl_set_free(s);
+			s = NULL;
+			in_msg = 0;
+		}
+	}
+	if (oom)
+		nft_fail(b, -ENOMEM);
+	if (s)
+		nftnl_set_free(s);
+	free(keys);
+}
+
+/* An anonymous constant interval set of IPv4 addresses, bound later by one
+ * lookup (the kernel binds an anonymous set to exactly one rule). */
+static void nft_put_set(struct batch *b, char name[16], uint32_t *id, const struct range *r, size_t nr)
+{
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+
+	*id = ++b->nsets;
+	snprintf(name, 16, "__set%u", *id - 1);
+	if (!(s = nft_set_new(name, *id))) {
+		nft_fail(b, -ENOMEM);
+		return;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	if ((nlh = nft_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, MSG_MAX))) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nft_msg_end(b, nlh);
+	}
+	nftnl_set_free(s);
+	nft_put_elems(b, name, *id, r, nr);
+}
+
+static void nft_rules_s2s(struct batch *b, const struct fw_network *n)
+{
+	struct ipnet *v = malloc((n->nsites + 1) * sizeof *v);
+	size_t k = 0;
+	char id[32];
+	struct rule ru;
+
+	if (!v) {
+		nft_fail(b, -ENOMEM);
+		return;
+	}
+	/* {subnet} ∪ sites, IPv4 only, each once */
+	for (size_t i = 0; i <= n->nsites; i++) {
+		const struct ipnet *x = i == 0 ? &n->subnet : &n->sites[i - 1];
+		bool dup = x->family != AF_INET;
+
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = v[j].prefix == x->prefix && memcmp(v[j].addr, x->addr, 4) == 0;
+		if (!dup)
+			v[k++] = *x;
+	}
+	snprintf(id, sizeof id, "s2s:%s", n->iface);
+	for (size_t i = 0; i < k; i++)
+		for (size_t j = 0; j < k; j++)
+			if (i != j && nft_rule_start(b, &ru, CH_FORWARD, id)) {
+				nft_m_ip(&ru, 12, &v[i]);
+				nft_m_ip(&ru, 16, &v[j]);
+				nft_x_accept(&ru);
+				nft_rule_end(b, &ru);
+			}
+	free(v);
+}
+
+static void nft_rule_bridge(struct batch *b, const char *id, const char *from, const char *to,
+			    const struct range *r, size_t nr)
+{
+	struct rule ru;
+	char set[16];
+	uint32_t set_id = 0;
+
+	if (!nft_rule_start(b, &ru, CH_FORWARD, id))
+		return;
+	if (nr)
+		nft_put_set(b, set, &set_id, r, nr);
+	nft_m_ifname(&ru, NFT_META_IIFNAME, NFT_CMP_EQ, from);
+	nft_m_ifname(&ru, NFT_META_OIFNAME, NFT_CMP_EQ, to);
+	if (nr) {
+		nft_x_payload(&ru, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+		nft_x_lookup(&ru, set, set_id);
+	}
+	nft_x_accept(&ru);
+	nft_rule_end(b, &ru);
+}
+
+static void nft_rules_bridge(struct batch *b, const struct fw_bridge *br)
+{
+	struct range *r = malloc((br->ncidrs + 1) * sizeof *r);
+	size_t nr;
+	bool sorted = strcmp(br->iface_a, br->iface_b) <= 0;
+	char id[48];
+
+	if (!r) {
+		nft_fail(b, -ENOMEM);
+		return;
+	}
+	nr = nft_ranges(br->cidrs, br->ncidrs, r);
+	snprintf(id, sizeof id, "bridge:%s-%s", sorted ? br->iface_a : br->iface_b,
+		 sorted ? br->iface_b : br->iface_a);
+	if (br->ncidrs == 0 || nr > 0) {        /* IPv6-only lists allow nothing here */
+		if (br->direction != FW_B_TO_A)
+			nft_rule_bridge(b, id, br->iface_a, br->iface_b, r, nr);
+		if (br->direction != FW_A_TO_B)
+			nft_rule_bridge(b, id, br->iface_b, br->iface_a, r, nr);
+	}
+	free(r);
+}
+
+/* Every rule of the plan, chain by chain, in a fixed order. */
+static void nft_rules(struct batch *b, const struct fw_plan *p)
+{
+	struct rule ru;
+	char id[48];
+
+	for (size_t i = 0; i < p->nnetworks; i++) {
+		const struct fw_network *n = &p->networks[i];
+
+		snprintf(id, sizeof id, "udp:%u", n->listen_port);
+		if (n->enabled && nft_rule_start(b, &ru, CH_INPUT, id)) {
+			nft_m_udp_dport(&ru, n->listen_port);
+			nft_x_accept(&ru);
+			nft_rule_end(b, &ru);
+		}
+	}
+	for (size_t i = 0; i < p->nnetworks; i++) {
+		const struct fw_network *n = &p->networks[i];
+
+		snprintf(id, sizeof id, "nat:%s", n->iface);
+		if (n->enabled && n->nat_enabled && nft_rule_start(b, &ru, CH_POSTROUTING, id)) {
+			nft_m_ifname(&ru, NFT_META_IIFNAME, NFT_CMP_EQ, n->iface);
+			nft_m_ifname(&ru, NFT_META_OIFNAME, NFT_CMP_NEQ, n->iface);
+			nft_expr(&ru, "masq");
+			nft_rule_end(b, &ru);
+		}
+	}
+	for (size_t i = 0; i < p->nnetworks; i++) {
+		const struct fw_network *n = &p->networks[i];
+
+		snprintf(id, sizeof id, "forward:%s", n->iface);
+		if (n->enabled && n->inter_peer_routing && nft_rule_start(b, &ru, CH_FORWARD, id)) {
+			nft_m_ifname(&ru, NFT_META_IIFNAME, NFT_CMP_EQ, n->iface);
+			nft_m_ifname(&ru, NFT_META_OIFNAME, NFT_CMP_EQ, n->iface);
+			nft_x_accept(&ru);
+			nft_rule_end(b, &ru);
+		}
+		if (n->enabled && n->mode == FW_SITE_TO_SITE)
+			nft_rules_s2s(b, n);
+	}
+	for (size_t i = 0; i < p->nbridges; i++)
+		if (p->bridges[i].enabled)
+			nft_rules_bridge(b, &p->bridges[i]);
+}
+
+static void nft_put_batch_hdr(struct batch *b, bool begin)
+{
+	struct nlmsghdr *nlh;
+
+	if (b->err)
+		return;
+	if (b->size - b->len < HDR_LEN) {
+		nft_fail(b, -EMSGSIZE);
+		return;
+	}
+	nlh = begin ? nftnl_batch_begin(b->buf + b->len, b->seq++) : nftnl_batch_end(b->buf + b->len, b->seq++);
+	nft_msg_end(b, nlh);
+}
+
+int nft_build_batch(const struct fw_plan *p, char *buf, size_t bufsz, size_t *len, uint32_t seq)
+{
+	struct batch b = { .buf = buf, .size = bufsz, .seq = seq, .dry = true };
+	size_t total = 0;
+
+	*len = 0;
+	nft_rules(&b, p);               /* which chains have rules */
+	b.dry = false;
+	for (int c = 0; c < CH__MAX; c++)
+		total += b.nrules[c];
+	nft_put_batch_hdr(&b, true);
+	nft_put_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	nft_put_table(&b, NFT_MSG_DELTABLE, 0);
+	if (total) {
+		nft_put_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+		for (int c = 0; c < CH__MAX; c++)
+			if (b.nrules[c])
+				nft_put_chain(&b, (enum fw_chain)c);
+		nft_rules(&b, p);
+	}
+	nft_put_batch_hdr(&b, false);
+	if (!b.err)
+		*len = b.len;
+	return b.err;
+}
+
+/* ---- talking to the kernel ------------------------------------------------ */
+
+#define BATCH_START (64 * 1024)
+#define BATCH_LIMIT (64 * 1024 * 1024)
+#define RECV_SIZE (64 * 1024)
+#define ACK_TIMEOUT_MS 10000
+
+static int nft_open(struct mnl_socket **out)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	int one = 1, err;
+
+	*out = NULL;
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		mnl_socket_close(nl);
+		return err;
+	}
+	/* errors carry only the header of the failed request, not its body */
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof one);
+	*out = nl;
+	return 0;
+}
+
+/* Socket buffers for one batch of len bytes and n acknowledgements (each
+ * ack costs about 1 KiB of receive buffer); FORCE works with CAP_NET_ADMIN. */
+static void nft_bufsizes(struct mnl_socket *nl, size_t len, uint32_t n)
+{
+	int fd = mnl_socket_get_fd(nl), snd = (int)len + 4096, rcv = (int)n * 1024 + 65536;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+}
+
+static const struct nlmsghdr *nft_find(const char *buf, size_t len, uint32_t seq)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+		if (nlh->nlmsg_seq == seq)
+			return nlh;
+	return NULL;
+}
+
+/* "NEWRULE forward udp:51820" for the log. */
+static void nft_describe(const struct nlmsghdr *nlh, char *out, size_t size)
+{
+	static const char *const names[NFT_MSG_MAX] = {
+		[NFT_MSG_NEWTABLE] = "NEWTABLE", [NFT_MSG_DELTABLE] = "DELTABLE",
+		[NFT_MSG_NEWCHAIN] = "NEWCHAIN", [NFT_MSG_NEWRULE] = "NEWRULE",
+		[NFT_MSG_NEWSET] = "NEWSET", [NFT_MSG_NEWSETELEM] = "NEWSETELEM",
+	};
+	unsigned type = nlh ? nlh->nlmsg_type & 0xff : NFT_MSG_MAX;
+	struct nftnl_rule *r = type == NFT_MSG_NEWRULE ? nftnl_rule_alloc() : NULL;
+	const char *chain = "", *comment = "";
+	uint32_t ulen = 0;
+	const char *ud;
+
+	if (!nlh || nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+		snprintf(out, size, "batch");
+		return;
+	}
+	if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0) {
+		chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+		ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen);
+		/* our comment is the only attribute: type, length, NUL-terminated text */
+		if (ud && ulen > 2 && ud[ulen - 1] == '\0')
+			comment = ud + 2;
+	}
+	snprintf(out, size, "%s %s %s", type < NFT_MSG_MAX && names[type] ? names[type] : "message",
+		 chain ? chain : "", comment);
+	if (r)
+		nftnl_rule_free(r);
+}
+
+/* Reads until every message of the batch (seq = BATCH_BEGIN's) has its ack,
+ * then drains what else is queued (the kernel answers the whole batch inside
+ * sendto, so nothing more arrives later). First error, *bad its seq. */
+static int nft_read_acks(struct mnl_socket *nl, uint32_t seq, uint32_t expected, uint32_t *bad)
+{
+	char *rbuf = malloc(RECV_SIZE);
+	uint32_t acked = 0;
+	int fd = mnl_socket_get_fd(nl), err = 0, batch_err = 0;
+
+	if (!rbuf)
+		return -ENOMEM;
+	while (!batch_err) {
+		bool wait = acked < expected;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)rbuf;
+		ssize_t n;
+		int left;
+
+		if (wait && poll(&pfd, 1, ACK_TIMEOUT_MS) == 0) {
+			batch_err = -ETIMEDOUT;
+			break;
+		}
+		n = recv(fd, rbuf, RECV_SIZE, wait ? 0 : MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			batch_err = -errno;
+			break;
+		}
+		for (left = (int)n; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+			uint32_t k = nlh->nlmsg_seq - seq;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_len < NLMSG_LENGTH(sizeof *e))
+				continue;
+			if (k == 0) {           /* the batch as a whole */
+				batch_err = e->error ? e->error : -EPROTO;
+				*bad = seq;
+				break;
+			}
+			if (k > expected)
+				continue;
+			acked++;
+			if (e->error && !err) {
+				err = e->error;
+				*bad = nlh->nlmsg_seq;
+			}
+		}
+	}
+	free(rbuf);
+	if (batch_err == -EOPNOTSUPP)   /* nfnetlink has no nf_tables subsystem */
+		batch_err = -EPROTONOSUPPORT;
+	return batch_err ? batch_err : err;
+}
+
+int nft_apply(const struct fw_plan *p)
+{
+	struct mnl_socket *nl = NULL;
+	size_t size = BATCH_START, len = 0;
+	uint32_t seq = (uint32_t)time(NULL) << 8, nmsgs = 0, bad = 0;
+	char *buf = NULL, what[96];
+	int err, left;
+
+	for (;;) {
+		free(buf);
+		if (!(buf = malloc(size))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		err = nft_build_batch(p, buf, size, &len, seq);
+		if (err != -EMSGSIZE || size >= BATCH_LIMIT)
+			break;
+		size *= 4;
+	}
+	if (err < 0)
+		goto out;
+	left = (int)len;
+	for (const struct nlmsghdr *nlh = (void *)buf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+		nmsgs++;
+	if ((err = nft_open(&nl)) < 0)
+		goto out;
+	nft_bufsizes(nl, len, nmsgs);
+	if (mnl_socket_sendto(nl, buf, len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = nft_read_acks(nl, seq, nmsgs - 2, &bad);
+	if (err < 0) {
+		nft_describe(nft_find(buf, len, bad), what, sizeof what);
+		log_error("reconcile", "nft_batch_failed", json_pack("{s:s,s:s,s:i}", "message", what,
+			  "error", strerror(-err), "messages", (int)nmsgs));
+	}
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	return err;
+}
+
+bool nft_unavailable(int err)
+{
+	return err == -EPROTONOSUPPORT || err == -EOPNOTSUPP || err == -EAFNOSUPPORT || err == -ENOENT;
+}
+
+/* ---- reading it back ------------------------------------------------------ */
+
+struct dump {
+	struct mnl_socket *nl;
+	char *rbuf;
+	uint32_t seq;
+	struct sbuf line;       /* the rule being rendered */
+	char load[16];          /* what the last meta/payload put in the register */
+	unsigned prefix;        /* from a bitwise mask, 32 without */
+	bool udp;               /* `meta l4proto udp` seen, not yet printed */
+	struct key *keys;       /* set elements being collected */
+	size_t nkeys, capkeys;
+};
+
+/* Sends req and feeds every reply to cb until the ack or NLMSG_DONE. */
+static int nft_talk(struct dump *d, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	uint32_t portid = mnl_socket_get_portid(d->nl), seq = req->nlmsg_seq;
+	ssize_t n;
+	int ret = 1;
+
+	if (mnl_socket_sendto(d->nl, req, req->nlmsg_len) < 0)
+		return -errno;
+	while (ret > 0 && (n = mnl_socket_recvfrom(d->nl, d->rbuf, RECV_SIZE)) > 0)
+		ret = mnl_cb_run(d->rbuf, (size_t)n, seq, portid, cb, data);
+	return ret < 0 || n < 0 ? -errno : 0;
+}
+
+static struct nlmsghdr *nft_req(struct dump *d, char *buf, uint16_t type, uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, flags, ++d->seq);
+}
+
+static int nft_cb_ignore(const struct nlmsghdr *nlh, void *data)
+{
+	return MNL_CB_OK;
+}
+
+static int nft_cb_chain(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+		errno = c ? EPROTO : ENOMEM;
+		if (c)
+			nftnl_chain_free(c);
+		return MNL_CB_ERROR;
+	}
+	if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NFT_TABLE) == 0)
+		nftnl_chain_list_add_tail(c, data);
+	else
+		nftnl_chain_free(c);
+	return MNL_CB_OK;
+}
+
+static int nft_cb_rule(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		errno = r ? EPROTO : ENOMEM;
+		if (r)
+			nftnl_rule_free(r);
+		return MNL_CB_ERROR;
+	}
+	nftnl_rule_list_add_tail(r, data);
+	return MNL_CB_OK;
+}
+
+static int nft_cb_set(const struct nlmsghdr *nlh, void *data)
+{
+	return nftnl_set_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int nft_cb_elems(const struct nlmsghdr *nlh, void *data)
+{
+	return nftnl_set_elems_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int nft_collect_key(struct nftnl_set_elem *e, void *data)
+{
+	struct dump *d = data;
+	uint32_t len = 0, be = 0;
+	const void *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	struct key *v = fw_grow(d->keys, d->nkeys, &d->capkeys, sizeof *v);
+
+	if (!v) {
+		errno = ENOMEM;
+		return -1;
+	}
+	d->keys = v;
+	memcpy(&be, k, len < 4 ? len : 4);
+	v[d->nkeys++] = (struct key){ ntohl(be), nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)
+		&& (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END) };
+	return 0;
+}
+
+static int nft_cmp_key(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static void nft_put_addr(struct sbuf *b, uint32_t host)
+{
+	sb_printf(b, "%u.%u.%u.%u", host >> 24, (host >> 16) & 255, (host >> 8) & 255, host & 255);
+}
+
+/* [lo, hi) as the fewest CIDRs, comma-separated after *first. */
+static void nft_put_range(struct sbuf *b, uint64_t lo, uint64_t hi, bool *first)
+{
+	while (lo < hi) {
+		unsigned bits = lo == 0 ? 32 : (unsigned)__builtin_ctzll(lo);
+
+		if (bits > 32)
+			bits = 32;
+		while (lo + (1ULL << bits) > hi)
+			bits--;
+		sb_puts(b, *first ? "" : ", ");
+		*first = false;
+		nft_put_addr(b, (uint32_t)lo);
+		if (bits)
+			sb_printf(b, "/%u", 32 - bits);
+		lo += 1ULL << bits;
+	}
+}
+
+/* "{ a/n, b/m }" for the IPv4 set name. */
+static int nft_render_set(struct dump *d, const char *name)
+{
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_set *s = nft_set_new(name, 0), *elems = nft_set_new(name, 0);
+	bool first = true;
+	int err = -ENOMEM;
+
+	d->nkeys = 0;
+	if (!s || !elems)
+		goto out;
+	nftnl_set_unset(s, NFTNL_SET_ID);
+	nftnl_set_unset(elems, NFTNL_SET_ID);
+	nftnl_set_nlmsg_build_payload(nft_req(d, req, NFT_MSG_GETSET, NLM_F_ACK), s);
+	if ((err = nft_talk(d, (struct nlmsghdr *)req, nft_cb_set, s)) < 0)
+		goto out;
+	nftnl_set_elems_nlmsg_build_payload(nft_req(d, req, NFT_MSG_GETSETELEM, NLM_F_DUMP), elems);
+	if ((err = nft_talk(d, (struct nlmsghdr *)req, nft_cb_elems, elems)) < 0
+	    || (err = nftnl_set_elem_foreach(elems, nft_collect_key, d) < 0 ? -errno : 0) < 0)
+		goto out;
+	qsort(d->keys, d->nkeys, sizeof *d->keys, nft_cmp_key);
+	sb_puts(&d->line, "{ ");
+	for (size_t i = 0; i < d->nkeys; i++) {
+		if (d->keys[i].end)
+			continue;
+		if (!(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL))
+			nft_put_range(&d->line, d->keys[i].key, d->keys[i].key + 1ULL, &first);
+		else    /* a start runs up to the next element (the kernel's rule) */
+			nft_put_range(&d->line, d->keys[i].key, i + 1 < d->nkeys ? d->keys[i + 1].key
+				      : 1ULL << 32, &first);
+	}
+	sb_puts(&d->line, " }");
+out:
+	if (s)
+		nftnl_set_free(s);
+	if (elems)
+		nftnl_set_free(elems);
+	return err;
+}
+
+/* A separator before the next word, printing a pending l4proto first. */
+static void nft_word(struct dump *d)
+{
+	if (d->udp)
+		sb_puts(&d->line, d->line.len ? " meta l4proto udp" : "meta l4proto udp");
+	d->udp = false;
+	if (d->line.len)
+		sb_putc(&d->line, ' ');
+}
+
+static void nft_render_cmp(struct dump *d, const struct nftnl_expr *e)
+{
+	uint32_t len = 0, op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP), v = 0;
+	const uint8_t *data = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+	const char *neq = op == NFT_CMP_EQ ? "" : op == NFT_CMP_NEQ ? "!= " : "<op> ";
+
+	if (!data)
+		return;
+	if (strcmp(d->load, "meta l4proto") == 0 && len == 1 && data[0] == IPPROTO_UDP && !*neq) {
+		nft_word(d);    /* anything pending before it */
+		d->udp = true;
+		return;
+	}
+	if (strcmp(d->load, "th dport") == 0 && d->udp && len == 2) {
+		d->udp = false;
+		nft_word(d);
+		sb_printf(&d->line, "udp dport %s%u", neq, data[0] << 8 | data[1]);
+		return;
+	}
+	nft_word(d);
+	for (uint32_t i = 0; i < len && i < 4; i++)
+		v = v << 8 | data[i];
+	if (strcmp(d->load, "iifname") == 0 || strcmp(d->load, "oifname") == 0) {
+		sb_printf(&d->line, "%s %s\"%.*s\"", d->load, neq, (int)strnlen((const char *)data, len), data);
+	} else if (strncmp(d->load, "ip ", 3) == 0 && len == 4) {
+		sb_printf(&d->line, "%s %s", d->load, neq);
+		nft_put_addr(&d->line, v);
+		if (d->prefix < 32)
+			sb_printf(&d->line, "/%u", d->prefix);
+	} else {
+		sb_printf(&d->line, "%s %s%u", d->load, neq, v);
+	}
+}
+
+static int nft_render_expr(struct nftnl_expr *e, void *data)
+{
+	struct dump *d = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint32_t key, base, off, len = 0;
+	const uint8_t *mask;
+
+	if (strcmp(name, "meta") == 0) {
+		key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+		snprintf(d->load, sizeof d->load, "%s", key == NFT_META_IIFNAME ? "iifname" : key ==
+			 NFT_META_OIFNAME ? "oifname" : key == NFT_META_L4PROTO ? "meta l4proto" : "meta");
+		d->prefix = 32;
+	} else if (strcmp(name, "payload") == 0) {
+		base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+		off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+		len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+		snprintf(d->load, sizeof d->load, "%s", base == NFT_PAYLOAD_NETWORK_HEADER && len == 4
+			 && off == 12 ? "ip saddr" : base == NFT_PAYLOAD_NETWORK_HEADER && len == 4
+			 && off == 16 ? "ip daddr" : base == NFT_PAYLOAD_TRANSPORT_HEADER && len == 2
+			 && off == 2 ? "th dport" : "payload");
+		d->prefix = 32;
+	} else if (strcmp(name, "bitwise") == 0) {
+		mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
+		d->prefix = 0;
+		for (uint32_t i = 0; mask && i < len && i < 4; i++)
+			d->prefix += (unsigned)__builtin_popcount(mask[i]);
+	} else if (strcmp(name, "cmp") == 0) {
+		nft_render_cmp(d, e);
+	} else if (strcmp(name, "lookup") == 0) {
+		nft_word(d);
+		sb_printf(&d->line, "%s %s", d->load, nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS)
+			  & NFT_LOOKUP_F_INV ? "!= " : "");
+		if (nft_render_set(d, nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET)) < 0)
+			sb_printf(&d->line, "@%s", nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+	} else if (strcmp(name, "immediate") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) {
+		int32_t v = (int32_t)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
+
+		nft_word(d);
+		sb_puts(&d->line, v == NF_ACCEPT ? "accept" : v == NF_DROP ? "drop" : v == NFT_RETURN
+			? "return" : v == NFT_CONTINUE ? "continue" : v == NFT_JUMP ? "jump" : "goto");
+		if (v == NFT_JUMP || v == NFT_GOTO)
+			sb_printf(&d->line, " %s", nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN));
+	} else {
+		nft_word(d);
+		sb_puts(&d->line, strcmp(name, "masq") == 0 ? "masquerade" : name);
+	}
+	return MNL_CB_OK;
+}
+
+static void nft_render_rule(struct dump *d, struct nftnl_rule *r, struct sbuf *out)
+{
+	uint32_t ulen = 0;
+	const char *ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen);
+
+	sb_reset(&d->line);
+	d->udp = false;
+	d->prefix = 32;
+	snprintf(d->load, sizeof d->load, "?");
+	nftnl_expr_foreach(r, nft_render_expr, d);
+	nft_word(d);    /* flushes a trailing l4proto */
+	sb_printf(out, "    %s", d->line.s ? d->line.s : "");
+	/* the comment attribute: type 0, length, NUL-terminated text */
+	if (ud && ulen > 2 && ud[0] == NFTNL_UDATA_RULE_COMMENT && ud[ulen - 1] == '\0')
+		sb_printf(out, " # %s", ud + 2);
+	sb_putc(out, '\n');
+}
+
+static void nft_render_chain(struct dump *d, struct nftnl_chain *c, struct nftnl_rule_list *rules,
+			     struct sbuf *out)
+{
+	static const char *const hooks[] = { "prerouting", "input", "forward", "output", "postrouting" };
+	const char *name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+	uint32_t hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+	struct nftnl_rule_list_iter *it = nftnl_rule_list_iter_create(rules);
+	struct nftnl_rule *r;
+
+	sb_printf(out, "  chain %s {\n", name);
+	if (nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
+		sb_printf(out, "    type %s hook %s priority %d;%s\n", nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE),
+			  hook < 5 ? hooks[hook] : "?", nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO),
+			  nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_ACCEPT ? "" : " policy drop;");
+	for (r = it ? nftnl_rule_list_iter_next(it) : NULL; r; r = nftnl_rule_list_iter_next(it))
+		if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), name) == 0)
+			nft_render_rule(d, r, out);
+	if (!it)
+		out->oom = 1;
+	else
+		nftnl_rule_list_iter_destroy(it);
+	sb_puts(out, "  }\n");
+}
+
+int nft_dump(char **text)
+{
+	struct dump d = { .seq = (uint32_t)time(NULL), .line = SBUF_INIT };
+	struct sbuf out = SBUF_INIT;
+	struct nftnl_chain_list *chains = nftnl_chain_list_alloc();
+	struct nftnl_rule_list *rules = nftnl_rule_list_alloc();
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_rule *rf = nftnl_rule_alloc();
+	struct nftnl_chain_list_iter *it = NULL;
+	struct nftnl_chain *c;
+	char *req = malloc(MNL_SOCKET_BUFFER_SIZE);
+	int err = -ENOMEM;
+
+	*text = NULL;
+	d.rbuf = malloc(RECV_SIZE);
+	if (!chains || !rules || !t || !rf || !req || !d.rbuf
+	    || nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE) < 0
+	    || nftnl_rule_set_str(rf, NFTNL_RULE_TABLE, NFT_TABLE) < 0)
+		goto out;
+	if ((err = nft_open(&d.nl)) < 0)
+		goto out;
+	nftnl_table_nlmsg_build_payload(nft_req(&d, req, NFT_MSG_GETTABLE, NLM_F_ACK), t);
+	err = nft_talk(&d, (struct nlmsghdr *)req, nft_cb_ignore, NULL);
+	if (err == -ENOENT) {
+		err = (*text = strdup("")) ? 0 : -ENOMEM;
+		goto out;
+	}
+	if (err < 0)
+		goto out;
+	nft_req(&d, req, NFT_MSG_GETCHAIN, NLM_F_DUMP);
+	if ((err = nft_talk(&d, (struct nlmsghdr *)req, nft_cb_chain, chains)) < 0)
+		goto out;
+	nftnl_rule_nlmsg_build_payload(nft_req(&d, req, NFT_MSG_GETRULE, NLM_F_DUMP), rf);
+	if ((err = nft_talk(&d, (struct nlmsghdr *)req, nft_cb_rule, rules)) < 0)
+		goto out;
+	sb_puts(&out, "table ip " NFT_TABLE " {\n");
+	if (!(it = nftnl_chain_list_iter_create(chains))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while ((c = nftnl_chain_list_iter_next(it)))
+		nft_render_chain(&d, c, rules, &out);
+	sb_puts(&out, "}\n");
+	err = out.oom || d.line.oom ? -ENOMEM : 0;
+	if (!err && !(*text = sb_take(&out)))
+		err = -ENOMEM;
+out:
+	if (it)
+		nftnl_chain_list_iter_destroy(it);
+	if (d.nl)
+		mnl_socket_close(d.nl);
+	if (chains)
+		nftnl_chain_list_free(chains);
+	if (rules)
+		nftnl_rule_list_free(rules);
+	if (t)
+		nftnl_table_free(t);
+	if (rf)
+		nftnl_rule_free(rf);
+	sb_free(&out);
+	sb_free(&d.line);
+	free(d.keys);
+	free(d.rbuf);
+	free(req);
+	return err;
+}
+
+/* ---- IP forwarding -------------------------------------------------------- */
+
+/* 1 on, 0 off, -errno. */
+static int fw_sysctl_on(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int c, err;
+
+	if (!f)
+		return -errno;
+	c = fgetc(f);
+	err = c == EOF && ferror(f) ? -EIO : 0;
+	fclose(f);
+	return err ? err : c == '1';
+}
+
+int fw_forwarding_check(void)
+{
+	int v4 = fw_sysctl_on("/proc/sys/net/ipv4/ip_forward");
+	int v6 = fw_sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding");
+
+	if (v4 < 0)
+		return v4;
+	return (v4 ? 0 : FW_FWD_V4_OFF) | (v6 == 0 ? FW_FWD_V6_OFF : 0);
+}
