@@ -177,8 +177,93 @@ char *peer_render_config(struct req *r, long long nid, long long pid, char *peer
 void status_get(struct req *r);
 
 /* ---- handlers: bridges, settings, alerts, audit log, users, API keys ---- */
+void bridges_list(struct req *r);
+void bridges_get(struct req *r);
+void bridges_create(struct req *r);
+void bridges_update(struct req *r);
+void bridges_delete(struct req *r);
+void settings_get(struct req *r);
+void settings_update(struct req *r);
+void alerts_list(struct req *r);
+void alerts_create(struct req *r);
+void alerts_update(struct req *r);
+void alerts_delete(struct req *r);
+void auditlog_list(struct req *r);
+void users_list(struct req *r);
+void users_create(struct req *r);
+void users_delete(struct req *r);
+void apikeys_list(struct req *r);
+void apikeys_create(struct req *r);
+void apikeys_delete(struct req *r);
+void account_password(struct req *r);
+void account_setup(struct req *r);
+/* Query strings (auditlog.c). r->query is split at '&' (empty pieces
+ * skipped), keys and values percent-decoded ('+' = space). Each key must be
+ * one of keys[0..n-1] and appear once; an unknown or repeated key, a broken
+ * escape or an encoded NUL goes into v (field = the key). vals[i] is the
+ * decoded value (malloc'd, "" for "key" without '=') or NULL when absent;
+ * release with query_free. 0, or -ENOMEM. */
+int query_parse(struct req *r, const char *const *keys, size_t n, char **vals, struct verrs *v);
+void query_free(char **vals, size_t n);
+/* A decimal integer in [min, max] (digits only, no sign): 0 and *out set,
+ * or -EINVAL after adding "must be an integer between min and max" for key. */
+int query_int(struct verrs *v, const char *key, const char *s, long long min, long long max,
+	      long long *out);
+/* The optional ?limit=1..200&offset=N>=0 of plain lists (no other key):
+ * *limit -1 (whole list) and *offset 0 unless given. 0, or -1 with the 400
+ * VALIDATION_ERROR sent. */
+int query_page(struct req *r, long long *limit, long long *offset);
 
 /* ---- handlers: system, health, metrics, debug, stats, events, import ---- */
+void health_get(struct req *r);                 /* health.c */
+void metrics_get(struct req *r);
+void system_info(struct req *r);                /* system.c */
+void system_backup(struct req *r);
+/* Reads the raw body itself (≤ 64 MiB): main.c skips read_body for it. */
+void system_restore(struct req *r);
+void debug_info(struct req *r);                 /* debug.c */
+void debug_logs(struct req *r);
+void stats_get(struct req *r);                  /* stats.c */
+void events_stream(struct req *r);              /* events.c */
+void setup_import(struct req *r);               /* import.c */
+
+/* The reconciler's ping (3 s timeout): 0 and *p filled, or -1 (p->up false). */
+struct rec_ping {
+	bool up;
+	long long started_at;
+	char backend[32], version[32];
+};
+int ops_ping(struct req *r, struct rec_ping *p);
+/* Seconds since the reconciler started (0 when it is down). */
+long long ops_uptime_sec(const struct rec_ping *p);
+/* "<d>d <h>h <m>m" / "<h>h <m>m" / "<m>m" (api.md §13). */
+void ops_uptime(char out[32], long long secs);
+/* status_fetch with a 5 s timeout; NULL when unavailable. */
+json_t *ops_status(struct req *r, const char *iface);
+/* The entry of interface name in a status array (borrowed) or NULL. */
+json_t *ops_find_iface(json_t *ifaces, const char *name);
+struct network;
+/* n is enabled and its interface is up in ifaces. */
+bool ops_iface_up(json_t *ifaces, const struct network *n);
+/* PRETTY_NAME of /etc/os-release ("Linux" if unknown); this process's RSS. */
+void ops_os_name(char *out, size_t outsz);
+double ops_rss_mb(void);
+
+/* Hooks for main.c. metrics_http_count: counts the finished request for
+ * wg_webui_http_requests_total (call after the response, before
+ * FCGX_Finish_r). debug_log_install: keep WARN/ERROR lines (call once per
+ * worker process); debug_log_flush: write them to log_entries (after
+ * FCGX_Finish_r; a no-op on read-only connections). */
+void metrics_http_count(struct req *r);
+void debug_log_install(void);
+void debug_log_flush(sqlite3 *db);
+/* The SSE process: nthreads threads accept on sock, each with a copy of
+ * tmpl and its own read-only DB connection, and call handle for each
+ * request (handle does everything up to, not including, FCGX_Finish_r).
+ * Returns after SIGTERM/SIGINT once every thread has ended (0), or 1 when
+ * no thread could start. */
+typedef void sse_handler_fn(struct app *app, FCGX_Request *f);
+int events_serve(const struct app *tmpl, int sock, int nthreads, sse_handler_fn *handle);
 
 /* Asks the reconciler for the live state of iface (NULL = all). Returns the
  * reply's "interfaces" array (new reference) or NULL when unavailable. */

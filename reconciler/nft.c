@@ -189,7 +189,7 @@ static int fw_read_bridges(sqlite3_stmt *st, struct fw_plan *p)
 			return -ENOMEM;
 		p->bridges = v;
 		if (strlen(a) >= sizeof v->iface_a || strlen(bb) >= sizeof v->iface_b || d < 0) {
-			fw_bad_row("direction", a, dir);
+			fw_bad_row("bridge", a, dir);
 			continue;
 		}
 		b = &v[p->nbridges];
@@ -219,6 +219,9 @@ int fw_plan_from_db(sqlite3 *db, struct fw_plan *out)
 	int err = 0;
 
 	memset(out, 0, sizeof *out);
+	/* one read snapshot, so networks, peers and bridges agree */
+	if ((err = db_exec(db, "SAVEPOINT fw_plan")) < 0)
+		return err;
 	for (int i = 0; i < SQL__MAX && err == 0; i++) {
 		if ((err = db_prepare(db, fw_sqls[i], &st)) < 0)
 			goto out;
@@ -227,6 +230,7 @@ int fw_plan_from_db(sqlite3 *db, struct fw_plan *out)
 		sqlite3_finalize(st);
 	}
 out:
+	db_exec(db, "RELEASE fw_plan");
 	return err;
 }
 
@@ -996,7 +1000,7 @@ struct dump {
 static int nft_talk(struct dump *d, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
 	uint32_t portid = mnl_socket_get_portid(d->nl), seq = req->nlmsg_seq;
-	ssize_t n;
+	ssize_t n = 0;
 	int ret = 1;
 
 	if (mnl_socket_sendto(d->nl, req, req->nlmsg_len) < 0)
@@ -1009,11 +1013,6 @@ static int nft_talk(struct dump *d, struct nlmsghdr *req, mnl_cb_t cb, void *dat
 static struct nlmsghdr *nft_req(struct dump *d, char *buf, uint16_t type, uint16_t flags)
 {
 	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, flags, ++d->seq);
-}
-
-static int nft_cb_ignore(const struct nlmsghdr *nlh, void *data)
-{
-	return MNL_CB_OK;
 }
 
 static int nft_cb_chain(const struct nlmsghdr *nlh, void *data)
@@ -1049,12 +1048,18 @@ static int nft_cb_rule(const struct nlmsghdr *nlh, void *data)
 
 static int nft_cb_set(const struct nlmsghdr *nlh, void *data)
 {
-	return nftnl_set_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	if (nftnl_set_nlmsg_parse(nlh, data) == 0)
+		return MNL_CB_OK;
+	errno = EPROTO;
+	return MNL_CB_ERROR;
 }
 
 static int nft_cb_elems(const struct nlmsghdr *nlh, void *data)
 {
-	return nftnl_set_elems_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	if (nftnl_set_elems_nlmsg_parse(nlh, data) == 0)
+		return MNL_CB_OK;
+	errno = EPROTO;
+	return MNL_CB_ERROR;
 }
 
 static int nft_collect_key(struct nftnl_set_elem *e, void *data)
@@ -1145,12 +1150,17 @@ out:
 	return err;
 }
 
-/* A separator before the next word, printing a pending l4proto first. */
-static void nft_word(struct dump *d)
+static void nft_flush_udp(struct dump *d)
 {
 	if (d->udp)
 		sb_puts(&d->line, d->line.len ? " meta l4proto udp" : "meta l4proto udp");
 	d->udp = false;
+}
+
+/* A separator before the next word, printing a pending l4proto first. */
+static void nft_word(struct dump *d)
+{
+	nft_flush_udp(d);
 	if (d->line.len)
 		sb_putc(&d->line, ' ');
 }
@@ -1248,11 +1258,11 @@ static void nft_render_rule(struct dump *d, struct nftnl_rule *r, struct sbuf *o
 	d->prefix = 32;
 	snprintf(d->load, sizeof d->load, "?");
 	nftnl_expr_foreach(r, nft_render_expr, d);
-	nft_word(d);    /* flushes a trailing l4proto */
+	nft_flush_udp(d);
 	sb_printf(out, "    %s", d->line.s ? d->line.s : "");
 	/* the comment attribute: type 0, length, NUL-terminated text */
 	if (ud && ulen > 2 && ud[0] == NFTNL_UDATA_RULE_COMMENT && ud[ulen - 1] == '\0')
-		sb_printf(out, " # %s", ud + 2);
+		sb_printf(out, "  # %s", ud + 2);
 	sb_putc(out, '\n');
 }
 
@@ -1302,7 +1312,7 @@ int nft_dump(char **text)
 	if ((err = nft_open(&d.nl)) < 0)
 		goto out;
 	nftnl_table_nlmsg_build_payload(nft_req(&d, req, NFT_MSG_GETTABLE, NLM_F_ACK), t);
-	err = nft_talk(&d, (struct nlmsghdr *)req, nft_cb_ignore, NULL);
+	err = nft_talk(&d, (struct nlmsghdr *)req, NULL, NULL);
 	if (err == -ENOENT) {
 		err = (*text = strdup("")) ? 0 : -ENOMEM;
 		goto out;

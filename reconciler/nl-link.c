@@ -609,3 +609,82 @@ const char *nl_error_hint(int err)
 			return nl_hints[i].hint;
 	return "unknown netlink error — see `dmesg | tail -20`";
 }
+
+/* ---- link events (feat-004) ---- */
+
+struct nl_monitor {
+	struct mnl_socket *nl;
+};
+
+int nl_monitor_open(struct nl_monitor **out)
+{
+	struct nl_monitor *m = calloc(1, sizeof *m);
+	int err;
+
+	*out = NULL;
+	if (!m)
+		return -ENOMEM;
+	m->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!m->nl) {
+		err = -errno;
+		free(m);
+		return err;
+	}
+	if (mnl_socket_bind(m->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		mnl_socket_close(m->nl);
+		free(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+int nl_monitor_fd(const struct nl_monitor *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
+struct nl_monitor_ctx {
+	void (*cb)(const struct nl_link *l, bool deleted, void *data);
+	void *data;
+};
+
+static int nl_monitor_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_monitor_ctx *ctx = data;
+	struct nl_link l;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+		return MNL_CB_OK;
+	if (nl_link_parse(nlh, &l) < 0)
+		return MNL_CB_OK;       /* a malformed event is not worth dying for */
+	ctx->cb(&l, nlh->nlmsg_type == RTM_DELLINK, ctx->data);
+	return MNL_CB_OK;
+}
+
+int nl_monitor_read(struct nl_monitor *m, void (*cb)(const struct nl_link *l, bool deleted, void *data),
+		    void *data)
+{
+	struct nl_monitor_ctx ctx = { cb, data };
+	char buf[NL_RXBUF];
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(m->nl, buf, sizeof buf);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0
+			       : errno == ENOBUFS ? -ENOBUFS : -errno;
+		/* Events carry seq 0 and the kernel's port id: accept any. */
+		if (mnl_cb_run(buf, (size_t)n, 0, 0, nl_monitor_cb, &ctx) < 0)
+			return -EPROTO;
+	}
+}
+
+void nl_monitor_close(struct nl_monitor *m)
+{
+	if (!m)
+		return;
+	mnl_socket_close(m->nl);
+	free(m);
+}

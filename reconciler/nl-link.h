@@ -45,6 +45,16 @@ int nl_addr_del(const char *ifname, const struct ipnet *addr);
  * *changed (may be NULL) gets the number of changes. */
 int nl_addr_sync(const char *ifname, const struct ipnet *want, size_t nwant, int *changed);
 
+/* Link events (RTMGRP_LINK): a non-blocking subscription whose fd goes into
+ * the caller's poll loop. nl_monitor_read drains it, calling cb for every
+ * RTM_NEWLINK/RTM_DELLINK; -ENOBUFS means events were lost (resync). */
+struct nl_monitor;
+int nl_monitor_open(struct nl_monitor **m);
+int nl_monitor_fd(const struct nl_monitor *m);
+int nl_monitor_read(struct nl_monitor *m, void (*cb)(const struct nl_link *l, bool deleted, void *data),
+		    void *data);
+void nl_monitor_close(struct nl_monitor *m);     /* NULL-safe */
+
 /* Text for netlink errors per networking.md §9 (never NULL). */
 const char *nl_error_hint(int err);
 

@@ -350,11 +350,13 @@ static bool nlwg_put_allowed(struct nlwg_builder *b, const struct ipnet *n)
 
 /*
  * Adds WGDEVICE_A_PEERS with the peers from where the builder stands until
- * they are all in or the message is full. A peer cut short keeps what fit
- * (if that includes its first part or any allowed IP) and the builder
- * resumes it as a continuation. 0 all peers placed; 1 full after some
- * progress (send, then call again); -EMSGSIZE nothing fit (the message is
- * left as it was).
+ * they are all in or the message is full. A peer that does not fit after
+ * other peers moves whole to the next message: only a peer too large for a
+ * message of its own is split (between its parts it has only some of its
+ * allowed IPs). A peer cut short keeps what fit (its first part or some
+ * allowed IPs) and the builder resumes it as a continuation. 0 all peers
+ * placed; 1 full after some progress (send, then call again); -EMSGSIZE
+ * nothing fit (the message is left as it was).
  */
 static int nlwg_put_peers(struct nlwg_builder *b)
 {
@@ -392,7 +394,7 @@ static int nlwg_put_peers(struct nlwg_builder *b)
 	return 0;
 
 full:
-	if (head || b->allowed > first) {
+	if (!placed && (head || b->allowed > first)) {
 		if (ips && b->allowed > first)
 			mnl_attr_nest_end(nlh, ips);
 		else if (ips)
@@ -402,6 +404,7 @@ full:
 		placed = true;
 	} else if (peer) {
 		mnl_attr_nest_cancel(nlh, peer);
+		b->allowed = first;
 	}
 	if (!placed) {
 		mnl_attr_nest_cancel(nlh, peers);

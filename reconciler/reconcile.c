@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 #include "db.h"
 #include "ipnet.h"
@@ -348,11 +349,37 @@ out:
 	return err;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int held_slot(struct rec *r, const char *iface, long long now_ms, bool take);
+#define LINK_RETRY_MS 2000
+
+/* Ignore link events of iface for LINK_RETRY_MS. */
+static void hold_link(struct rec *r, const char *iface)
+{
+	long long now = mono_ms();
+	int h = held_slot(r, iface, now, true);
+
+	if (h >= 0)
+		r->held[h].until_ms = now + LINK_RETRY_MS;
+}
+
 static int network_up(struct rec *r, const struct network *n, const char **code, char msg[256])
 {
 	bool created = false;
 	int err;
 
+	if (r->wg->exists(n->iface) && nl_link_index(n->iface) < 0) {
+		/* The link is gone but its (dying) userspace process still answers:
+		 * clear it away before creating a fresh one. */
+		r->wg->destroy(n->iface);
+	}
 	if (!r->wg->exists(n->iface)) {
 		log_warn("reconcile", "reconcile_missing_interface", json_pack("{s:s,s:s}",
 			 "interface", n->iface, "action", "recreating"));
@@ -364,6 +391,7 @@ static int network_up(struct rec *r, const struct network *n, const char **code,
 	}
 	err = align(r, n, created, code, msg);
 	if (err < 0 && created) {
+		hold_link(r, n->iface);         /* our own rollback's events are no news */
 		r->wg->destroy(n->iface);       /* roll back what this pass created */
 		log_error("reconcile", "interface_create_rolled_back", json_pack("{s:s,s:s}",
 			  "interface", n->iface, "error", msg));
@@ -651,4 +679,53 @@ json_t *rec_detect(struct rec *r)
 	}
 	free(links);
 	return out;
+}
+
+/* ---- link events ---- */
+
+static int held_slot(struct rec *r, const char *iface, long long now_ms, bool take)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < (int)(sizeof r->held / sizeof r->held[0]); i++) {
+		if (strcmp(r->held[i].iface, iface) == 0)
+			return i;
+		if (free_slot < 0 && r->held[i].until_ms <= now_ms)
+			free_slot = i;
+	}
+	if (take && free_slot >= 0)
+		snprintf(r->held[free_slot].iface, IFNAMSIZ, "%s", iface);
+	return take ? free_slot : -1;
+}
+
+long long rec_link_changed(struct rec *r, const char *iface, long long now_ms)
+{
+	struct network n;
+	struct nl_link link;
+	const char *code;
+	char msg[256];
+	int found, err = 0, present, h = held_slot(r, iface, now_ms, false);
+
+	if (h >= 0 && r->held[h].until_ms > now_ms)
+		return 0;               /* a retry is already scheduled */
+	found = model_network_by_iface(r->db, iface, &n);
+	if (found <= 0)
+		return 0;               /* not ours: ignored */
+	present = nl_link_get(iface, &link) == 0;
+	/* Only a managed, enabled network whose link vanished or went down
+	 * behind our back is repaired; our own changes leave it up. */
+	if (n.enabled && (!present || !link.up)) {
+		log_warn("reconcile", present ? "managed_link_down" : "managed_link_removed",
+			 json_pack("{s:s,s:s}", "interface", iface, "action", "reconciling"));
+		err = rec_network(r, n.id, &code, msg);
+		if (err < 0) {
+			log_error("reconcile", "link_repair_failed", json_pack("{s:s,s:s,s:i}",
+				  "interface", iface, "error", msg, "retry_ms", LINK_RETRY_MS));
+			h = held_slot(r, iface, now_ms, true);
+			if (h >= 0)
+				r->held[h].until_ms = now_ms + LINK_RETRY_MS;
+		}
+	}
+	network_free(&n);
+	return err < 0 ? LINK_RETRY_MS : 0;
 }

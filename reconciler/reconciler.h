@@ -21,6 +21,10 @@ struct rec {
 	const struct wg_backend *wg;
 	time_t started_at;
 	struct startup_flags flags;     /* how the config was loaded, for SIGHUP */
+	/* Links whose event-driven repair failed: their events are ignored
+	 * until the retry (a failing create would otherwise loop on its own
+	 * rollback's events). */
+	struct { char iface[IFNAMSIZ]; long long until_ms; } held[16];
 };
 
 /* Re-reads the configuration and applies the log level (SIGHUP). */
@@ -44,6 +48,12 @@ int rec_remove_peer(struct rec *r, const char *iface, const char *public_key);
 json_t *rec_status(struct rec *r, const char *iface);
 /* Every WireGuard link of this host/namespace. New reference (array). */
 json_t *rec_detect(struct rec *r);
+
+/* A link event named iface: when it is a managed, enabled network's link and
+ * it is now missing or down, the network is reconciled back (feat-004).
+ * Returns the delay in ms after which a full pass should retry (> 0 when
+ * the repair failed and the link is held), else 0. */
+long long rec_link_changed(struct rec *r, const char *iface, long long now_ms);
 
 /* Serves the socket until SIGTERM/SIGINT; SIGHUP reloads the log level.
  * Returns the process exit status. */

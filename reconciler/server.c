@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "nl-link.h"
 #include "reconciler.h"
 
 #define MAX_CLIENTS 32
@@ -298,6 +299,47 @@ static void accept_clients(int lfd, struct client *cl)
 	}
 }
 
+/* Link names seen in one batch of events, handled after the batch. */
+struct link_events {
+	char names[16][IFNAMSIZ];
+	int n;
+	bool overflow;
+};
+
+static void on_link_event(const struct nl_link *l, bool deleted, void *data)
+{
+	struct link_events *ev = data;
+
+	(void)deleted;  /* the current state is re-read before acting */
+	for (int i = 0; i < ev->n; i++)
+		if (strcmp(ev->names[i], l->name) == 0)
+			return;
+	if (ev->n == (int)(sizeof ev->names / sizeof ev->names[0])) {
+		ev->overflow = true;
+		return;
+	}
+	snprintf(ev->names[ev->n++], IFNAMSIZ, "%s", l->name);
+}
+
+/* Handles a batch of link events; may move the next full pass earlier. */
+static void handle_link_events(struct rec *r, struct nl_monitor *mon, long long *next_resync)
+{
+	struct link_events ev = { .n = 0 };
+	int err = nl_monitor_read(mon, on_link_event, &ev);
+
+	if (err == -ENOBUFS || ev.overflow) {
+		log_warn("reconcile", "link_events_lost", json_pack("{s:s}", "action", "full_reconcile"));
+		rec_full(r);
+		return;
+	}
+	for (int i = 0; i < ev.n; i++) {
+		long long retry = rec_link_changed(r, ev.names[i], now_ms());
+
+		if (retry > 0 && now_ms() + retry < *next_resync)
+			*next_resync = now_ms() + retry;
+	}
+}
+
 static int signal_fd(void)
 {
 	sigset_t set;
@@ -313,18 +355,23 @@ static int signal_fd(void)
 int server_run(struct rec *r, int lfd)
 {
 	static struct client cl[MAX_CLIENTS];
-	struct pollfd pfd[MAX_CLIENTS + 2];
+	struct pollfd pfd[MAX_CLIENTS + 3];
 	long long next_resync = now_ms() + r->cfg.resync_interval * 1000;
 	int sfd = signal_fd();
+	struct nl_monitor *mon = NULL;
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		cl[i].fd = -1;
+	if (r->cfg.event_driven && nl_monitor_open(&mon) < 0)
+		log_warn("reconcile", "link_events_unavailable", json_pack("{s:s}", "hint",
+			 "managed links are still checked every resync interval"));
 	for (;;) {
 		int n = 0, map[MAX_CLIENTS];
 		long long now = now_ms(), wait = next_resync - now;
 
 		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = mon ? nl_monitor_fd(mon) : -1, .events = POLLIN };
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			if (cl[i].fd < 0)
 				continue;
@@ -335,7 +382,7 @@ int server_run(struct rec *r, int lfd)
 			}
 			if (cl[i].deadline - now < wait)
 				wait = cl[i].deadline - now;
-			map[n - 2] = i;
+			map[n - 3] = i;
 			pfd[n++] = (struct pollfd){ .fd = cl[i].fd, .events = POLLIN };
 		}
 		if (poll(pfd, (nfds_t)n, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR)
@@ -352,9 +399,11 @@ int server_run(struct rec *r, int lfd)
 				}
 			}
 		}
-		for (int k = 2; k < n; k++)
+		for (int k = 3; k < n; k++)
 			if (pfd[k].revents)
-				client_read(r, &cl[map[k - 2]]);
+				client_read(r, &cl[map[k - 3]]);
+		if (mon && (pfd[2].revents & POLLIN))
+			handle_link_events(r, mon, &next_resync);
 		if (pfd[0].revents & POLLIN)
 			accept_clients(lfd, cl);
 		if (now_ms() >= next_resync) {
@@ -366,5 +415,6 @@ int server_run(struct rec *r, int lfd)
 		if (cl[i].fd >= 0)
 			client_close(&cl[i]);
 	close(sfd);
+	nl_monitor_close(mon);
 	return 0;
 }

@@ -482,6 +482,7 @@ static void test_set_large(void)
 	printf("# 10,000 peers: %zu messages, %zu continuation(s), build + decode %.1f ms\n",
 	       st.msgs, st.conts, now_ms() - t0);
 	ok(st.msgs > 1, "10,000 peers span several messages");
+	is_int(st.conts, 0, "a peer that fits a message is never split");
 	wgdev_free(dev);
 
 	dev = dev_new("wg-wide");
@@ -817,10 +818,14 @@ static void test_get_errors(void)
 	wgdev_free(dev);
 	is_int(nlwg_parse_get((const struct nlmsghdr *const *)v, 2, &dev), -EPROTO,
 	       "parts naming two devices: refused");
-	/* A part cut short: the attribute walk stops at the end, no overread. */
-	v[0]->nlmsg_len -= 2;
+	/* A part cut short inside its name: the walk stops there, no overread. */
+	v[0] = mnl_nlmsg_put_header(a);
+	((struct genlmsghdr *)mnl_nlmsg_put_extra_header(v[0], GENL_HDRLEN))->cmd = WG_CMD_GET_DEVICE;
+	mnl_attr_put_strz(v[0], WGDEVICE_A_IFNAME, "wg0");
+	v[0]->nlmsg_len -= 4;
 	is_int(nlwg_parse_get((const struct nlmsghdr *const *)v, 1, &dev), -EPROTO,
 	       "truncated name attribute: refused");
+	wgdev_free(dev);
 }
 
 /* ---- the backend against this kernel ----------------------------------------- */

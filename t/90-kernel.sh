@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The kernel backend (reconciler/nl-wg.c) against real kernel WireGuard.
+# The test machines' kernel has no WireGuard, so a Debian kernel, which
+# ships wireguard.ko, boots under qemu (TCG, no KVM needed) with a busybox
+# initramfs holding wireguard's module closure (per modules.dep), the
+# guest's /init (t/kernel/init) and t/kernel/kwg-test with its shared
+# libraries. The guest's TAP comes back over the serial console and is
+# re-emitted here; also `make check-kernel`.
+#
+# The kernel, first found wins:
+#   $WGP_TEST_KERNEL (a vmlinuz) with $WGP_TEST_MODULES (its /lib/modules/VER)
+#   an installed Debian kernel: /boot/vmlinuz-VER with wireguard.ko in
+#   /lib/modules/VER (apt-get install linux-image-amd64; nothing boots it)
+#   $top_builddir/t/kernel-cache: the files of linux-image-amd64's image
+#   package, fetched with `apt-get download` and extracted (not installed)
+# SKIP only when no kernel can be had; missing qemu or busybox also SKIP
+# (CI installs qemu-system-x86, busybox-static and linux-image-amd64).
+set -euo pipefail
+
+. "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd -P)}/t/lib.sh"
+
+need_cmd qemu-system-x86_64 busybox cpio gzip timeout ldd
+KWG=$top_builddir/t/kernel/kwg-test
+[ -x "$KWG" ] || bail_out "missing $KWG (make check builds it)"
+CACHE=$top_builddir/t/kernel-cache
+TIMEOUT=${WGP_KERNEL_TIMEOUT:-180}
+
+# ---------------------------------------------------------------------------
+# The kernel: sets VMLINUZ and MODDIR.
+
+# has_wireguard MODDIR: wireguard.ko (compressed or not) is in MODDIR.
+has_wireguard() {
+	compgen -G "$1/kernel/drivers/net/wireguard/wireguard.ko*" >/dev/null &&
+		[ -f "$1/modules.dep" ]
+}
+
+# pick_kernel PREFIX: the newest PREFIX/boot/vmlinuz-VER whose modules are
+# under PREFIX/lib/modules/VER or PREFIX/usr/lib/modules/VER.
+pick_kernel() {
+	local v ver m
+	while read -r v; do
+		ver=${v##*/vmlinuz-}
+		for m in "$1/lib/modules/$ver" "$1/usr/lib/modules/$ver"; do
+			if [ -r "$v" ] && has_wireguard "$m"; then
+				VMLINUZ=$v
+				MODDIR=$m
+				return 0
+			fi
+		done
+	done < <(compgen -G "$1/boot/vmlinuz-*" | sort -rV)
+	return 1
+}
+
+# download_kernel: linux-image-amd64's image package into $CACHE, only the
+# kernel, modules.dep and the module directories wireguard's closure lives in.
+download_kernel() {
+	local pkg deb
+	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || return 1
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+	[ -n "$pkg" ] || return 1
+	diag "fetching $pkg with apt-get download"
+	mkdir -p "$CACHE/deb"
+	(cd "$CACHE/deb" && apt-get download -q "$pkg") >&2 || return 1
+	deb=$(compgen -G "$CACHE/deb/${pkg}_*.deb" | head -n 1)
+	[ -n "$deb" ] || return 1
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$CACHE" --wildcards \
+		'./boot/vmlinuz-*' '*/modules.dep' '*/kernel/drivers/net/wireguard/*' \
+		'*/kernel/net/ipv4/*' '*/kernel/net/ipv6/*' '*/kernel/lib/*' \
+		'*/kernel/arch/x86/crypto/*' '*/kernel/crypto/*' || return 1
+	rm -f "$deb"
+}
+
+find_kernel() {
+	if [ -n "${WGP_TEST_KERNEL:-}" ]; then
+		VMLINUZ=$WGP_TEST_KERNEL
+		MODDIR=${WGP_TEST_MODULES:?WGP_TEST_MODULES must name the modules of WGP_TEST_KERNEL}
+		has_wireguard "$MODDIR" || bail_out "no wireguard.ko under $MODDIR"
+		return 0
+	fi
+	pick_kernel "" || pick_kernel "$CACHE" || { download_kernel && pick_kernel "$CACHE"; }
+}
+
+# ---------------------------------------------------------------------------
+# The initramfs
+
+# module_order MODDIR ROOT...: the modules ROOT... need, dependencies first,
+# as paths relative to MODDIR (from modules.dep; built-in ones need nothing).
+module_order() {
+	local moddir=$1
+	shift
+	awk -v roots="$*" '
+	function base(p,  b) {
+		b = p; sub(/.*\//, "", b); sub(/\.ko(\.[a-z]+)?$/, "", b); gsub(/-/, "_", b)
+		return b
+	}
+	function visit(n,  i, k, d) {
+		if (n in seen) return
+		seen[n] = 1
+		if (!(n in path)) { print "modules.dep has no " n > "/dev/stderr"; bad = 1; return }
+		k = split(deps[n], d, " ")
+		for (i = 1; i <= k; i++) visit(base(d[i]))
+		print path[n]
+	}
+	{ p = $1; sub(/:$/, "", p); n = base(p); path[n] = p; $1 = ""; deps[n] = $0 }
+	END { k = split(roots, r, " "); for (i = 1; i <= k; i++) visit(r[i]); exit bad }
+	' "$moddir/modules.dep"
+}
+
+# copy_bin SRC DEST: SRC at DEST in the image, with the shared libraries ldd
+# lists for it at their own paths.
+copy_bin() {
+	local lib
+	install -D -m 0755 "$1" "$ROOT$2"
+	ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+		[ -e "$ROOT$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$ROOT$lib"
+	done
+}
+
+# unpack FILE: a module, decompressed, on stdout (the guest's insmod then
+# needs no decompressor).
+unpack() {
+	case $1 in
+	*.ko.xz) xz -dc "$1" 2>/dev/null || busybox xzcat "$1" ;;
+	*.ko.zst) zstd -dcq "$1" ;;
+	*.ko.gz) gzip -dc "$1" ;;
+	*) cat "$1" ;;
+	esac
+}
+
+build_initrd() {
+	local order rel name
+	ROOT=$WGP_TMP/root
+	mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,lib/modules}
+	copy_bin "$(command -v busybox)" /bin/busybox
+	copy_bin "$KWG" /bin/kwg-test
+	install -m 0755 "$top_srcdir/t/kernel/init" "$ROOT/init"
+	order=$(module_order "$MODDIR" wireguard) || return 1
+	for rel in $order; do
+		name=$(basename "$rel")
+		name=${name%%.ko*}.ko
+		unpack "$MODDIR/$rel" >"$ROOT/lib/modules/$name" || return 1
+		echo "$name" >>"$ROOT/lib/modules/order"
+	done
+	(cd "$ROOT" && find . | cpio -o -H newc --quiet) | gzip -1 >"$WGP_TMP/initrd.gz"
+	MODULES=$(tr '\n' ' ' <"$ROOT/lib/modules/order")
+}
+
+# ---------------------------------------------------------------------------
+
+if ! find_kernel; then
+	skip_all "no Debian kernel with wireguard.ko: install linux-image-amd64 or allow apt-get download"
+fi
+mk_tmpdir
+diag "kernel $VMLINUZ, modules $MODDIR"
+if build_initrd; then
+	pass "initramfs built ($(du -k "$WGP_TMP/initrd.gz" | cut -f1) KiB)"
+	diag "modules, in load order: $MODULES"
+else
+	bail_out "could not build the initramfs"
+fi
+
+rc=0
+t0=$(date +%s%N)
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nographic -no-reboot -m 512 -cpu max \
+	-kernel "$VMLINUZ" -initrd "$WGP_TMP/initrd.gz" \
+	-append 'console=ttyS0 panic=-1 quiet loglevel=1' \
+	</dev/null >"$WGP_TMP/console.log" 2>&1 || rc=$?
+elapsed=$((($(date +%s%N) - t0) / 1000000))
+is "$rc" 0 "qemu exited by itself within ${TIMEOUT} s"
+diag "boot, module load, tests and power-off under TCG: $((elapsed / 1000)).$((elapsed % 1000 / 100)) s"
+
+# The guest's lines, renumbered into ours.
+plan=
+ran=0
+exit_line=
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ran=$((ran + 1)); pass "guest: $(sed -E 's/^ok [0-9]+( -)? ?//' <<<"$line")" ;;
+	"not ok "*) ran=$((ran + 1)); fail "guest: $(sed -E 's/^not ok [0-9]+( -)? ?//' <<<"$line")" ;;
+	1..*) plan=${line#1..} ;;
+	"# kwg-test exit "*) exit_line=$line ;;
+	"#"*) printf '%s\n' "$line" ;;
+	*) diag "guest: $line" ;;
+	esac
+done < <(tr -d '\r' <"$WGP_TMP/console.log" | sed -n 's/^.*KWG: //p')
+
+is "$exit_line" "# kwg-test exit 0" "kwg-test exited 0"
+ok "the guest ran its whole plan (${plan:-none} tests, $ran seen)" \
+	test -n "$plan" -a "$ran" -gt 0 -a "${plan%% *}" = "$ran"
+if [ "$TAP_FAILED" -ne 0 ]; then
+	diag "last console lines:" "$(tr -d '\r' <"$WGP_TMP/console.log" | tail -n 40)"
+fi
+done_testing
