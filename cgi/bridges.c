@@ -132,7 +132,8 @@ static const char *cidrs_normalize(const char *s, char **out)
 	char *buf;
 
 	*out = NULL;
-	if (ipnet_parse_list(s, &items, &n, NULL) < 0)
+	/* v_cidr_list insists on the "/n" that ipnet_parse_list would default. */
+	if (v_cidr_list(s) || ipnet_parse_list(s, &items, &n, NULL) < 0)
 		return MSG_CIDRS4;
 	cap = n * IPNET_STRLEN + 1;    /* each item with its comma fits IPNET_STRLEN */
 	buf = malloc(cap);

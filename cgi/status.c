@@ -84,10 +84,17 @@ void status_get(struct req *r)
 		json_t *kif = v[i].enabled ? find_iface(ifaces, v[i].iface) : NULL;
 		bool up = kif && json_is_true(json_object_get(kif, "up"));
 
-		json_array_append_new(nets, json_pack("{s:I,s:s,s:s,s:b,s:b,s:i,s:o}",
+		json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:b,s:i,s:o}",
 			"id", (json_int_t)v[i].id, "name", v[i].name, "interface", v[i].iface,
 			"enabled", v[i].enabled, "up", up, "listen_port", v[i].listen_port,
-			"peers", kif ? status_peers(r, &v[i], kif) : json_array()));
+			"peers", kif ? status_peers(r, &v[i], kif) : json_array());
+
+		/* feat-003/010: link counters and the backend of a readable device */
+		if (o && kif) {
+			json_object_set(o, "device_type", json_object_get(kif, "device_type"));
+			json_object_set(o, "interface_stats", json_object_get(kif, "interface_stats"));
+		}
+		json_array_append_new(nets, o);
 	}
 	json_decref(ifaces);
 	networks_free(v, n);

@@ -894,7 +894,11 @@ static int nft_read_acks(struct mnl_socket *nl, uint32_t seq, uint32_t expected,
 		ssize_t n;
 		int left;
 
-		if (wait && poll(&pfd, 1, ACK_TIMEOUT_MS) == 0) {
+		int ready = wait ? poll(&pfd, 1, ACK_TIMEOUT_MS) : 1;
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0) {
 			batch_err = -ETIMEDOUT;
 			break;
 		}

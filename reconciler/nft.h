@@ -71,7 +71,8 @@ int nft_build_batch(const struct fw_plan *p, char *buf, size_t bufsz, size_t *le
  * all of it or none. Logs the first failing message. 0, or -errno:
  * -EPROTONOSUPPORT nf_tables is unavailable (no nfnetlink or no nf_tables
  * module), -ENOENT a chain type or expression is missing (nat/masq modules),
- * -EPERM no CAP_NET_ADMIN; both of the first two mean NFTABLES_UNAVAILABLE. */
+ * -EPERM no CAP_NET_ADMIN (the first two mean NFTABLES_UNAVAILABLE);
+ * -ENOBUFS/-ETIMEDOUT acks lost, outcome unknown: apply again. */
 int nft_apply(const struct fw_plan *p);
 /* true when err from nft_apply means the kernel lacks nf_tables support. */
 bool nft_unavailable(int err);

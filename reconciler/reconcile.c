@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include "db.h"
 #include "ipnet.h"
@@ -618,6 +620,17 @@ static json_t *peer_status(const struct wg_peer *p)
 	return o;
 }
 
+/* The 64-bit link counters of feat-003. */
+static json_t *link_stats(const struct nl_link *l)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "rx_bytes", (json_int_t)l->rx_bytes, "tx_bytes", (json_int_t)l->tx_bytes,
+			 "rx_packets", (json_int_t)l->rx_packets, "tx_packets", (json_int_t)l->tx_packets,
+			 "rx_errors", (json_int_t)l->rx_errors, "tx_errors", (json_int_t)l->tx_errors,
+			 "rx_dropped", (json_int_t)l->rx_dropped, "tx_dropped", (json_int_t)l->tx_dropped,
+			 "multicast", (json_int_t)l->multicast);
+}
+
 static json_t *iface_status(struct rec *r, const char *iface)
 {
 	struct wg_device *dev = NULL;
@@ -631,9 +644,12 @@ static json_t *iface_status(struct rec *r, const char *iface)
 	for (size_t i = 0; i < dev->npeers; i++)
 		json_array_append_new(peers, peer_status(&dev->peers[i]));
 	key_to_b64(pub, dev->public_key);
-	o = json_pack("{s:s,s:b,s:i,s:s,s:s,s:o}", "name", iface,
-		      "up", nl_link_get(iface, &link) == 0 && link.up, "listen_port", dev->listen_port,
-		      "public_key", pub, "device_type", r->wg->device_type, "peers", peers);
+	if (nl_link_get(iface, &link) < 0)
+		memset(&link, 0, sizeof link);
+	o = json_pack("{s:s,s:b,s:i,s:s,s:s,s:i,s:o,s:o}", "name", iface, "up", link.up,
+		      "listen_port", dev->listen_port, "public_key", pub,
+		      "device_type", r->wg->device_type, "mtu", (int)link.mtu,
+		      "interface_stats", link_stats(&link), "peers", peers);
 	wgdev_free(dev);
 	return o;
 }
@@ -728,4 +744,51 @@ long long rec_link_changed(struct rec *r, const char *iface, long long now_ms)
 	}
 	network_free(&n);
 	return err < 0 ? LINK_RETRY_MS : 0;
+}
+
+/* ---- port check (feat-007) ---- */
+
+/* 1 when binding UDP port on the wildcard address of family fails with
+ * EADDRINUSE, 0 when free, <0 on other errors. */
+static int udp_port_taken(int family, int port)
+{
+	union wg_endpoint a = { 0 };
+	socklen_t len;
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (family == AF_INET6) {
+		int only = 1;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
+		a.in6.sin6_family = AF_INET6;
+		a.in6.sin6_port = htons((uint16_t)port);
+		len = sizeof a.in6;
+	} else {
+		a.in.sin_family = AF_INET;
+		a.in.sin_port = htons((uint16_t)port);
+		len = sizeof a.in;
+	}
+	if (bind(fd, &a.addr, len) < 0)
+		ret = errno == EADDRINUSE ? 1 : -errno;
+	close(fd);
+	return ret;
+}
+
+json_t *rec_check_port(struct rec *r, int port)
+{
+	struct network *v;
+	size_t n;
+	const char *owner = "";
+	char iface[IFNAMSIZ] = "";
+	bool in_use = udp_port_taken(AF_INET, port) == 1 || udp_port_taken(AF_INET6, port) == 1;
+
+	if (in_use && model_network_list(r->db, &v, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i].listen_port == port && r->wg->exists(v[i].iface))
+				snprintf(iface, sizeof iface, "%s", v[i].iface);
+		networks_free(v, n);
+		owner = iface;
+	}
+	return json_pack("{s:i,s:b,s:s}", "port", port, "in_use", in_use, "owner", owner);
 }

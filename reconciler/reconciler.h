@@ -46,6 +46,9 @@ int rec_peer(struct rec *r, long long network_id, long long peer_id, const char 
 int rec_remove_peer(struct rec *r, const char *iface, const char *public_key);
 /* {"interfaces":[…]} for iface or (NULL) every managed interface. New reference. */
 json_t *rec_status(struct rec *r, const char *iface);
+/* feat-007: whether UDP port is free in this namespace, and which managed
+ * interface holds it. {"port","in_use","owner"}; new reference. */
+json_t *rec_check_port(struct rec *r, int port);
 /* Every WireGuard link of this host/namespace. New reference (array). */
 json_t *rec_detect(struct rec *r);
 

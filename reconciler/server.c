@@ -36,12 +36,12 @@ struct client {
 };
 
 enum op { OP_PING, OP_RECONCILE, OP_APPLY_NETWORK, OP_TEARDOWN, OP_APPLY_PEER,
-	  OP_REMOVE_PEER, OP_STATUS, OP_DETECT, OP__MAX };
+	  OP_REMOVE_PEER, OP_STATUS, OP_DETECT, OP_CHECK_PORT, OP__MAX };
 
 static const char *const op_names[OP__MAX] = {
 	[OP_PING] = "ping", [OP_RECONCILE] = "reconcile", [OP_APPLY_NETWORK] = "apply_network",
 	[OP_TEARDOWN] = "teardown", [OP_APPLY_PEER] = "apply_peer", [OP_REMOVE_PEER] = "remove_peer",
-	[OP_STATUS] = "status", [OP_DETECT] = "detect",
+	[OP_STATUS] = "status", [OP_DETECT] = "detect", [OP_CHECK_PORT] = "check_port",
 };
 
 static long long now_ms(void)
@@ -203,6 +203,12 @@ static json_t *handle(struct rec *r, enum op op, json_t *req)
 		return o;
 	case OP_DETECT:
 		return json_pack("{s:b,s:o}", "ok", 1, "interfaces", rec_detect(r));
+	case OP_CHECK_PORT:
+		if (int_arg(req, "port") < 1 || int_arg(req, "port") > 65535)
+			return error_reply("VALIDATION_ERROR", "port 1-65535 required", NULL);
+		o = rec_check_port(r, (int)int_arg(req, "port"));
+		json_object_set_new(o, "ok", json_true());
+		return o;
 	case OP__MAX:
 		break;
 	}

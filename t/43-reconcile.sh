@@ -92,6 +92,29 @@ reconcile
 is "$(wg show wg0 endpoints | grep -F "$other" | cut -f2)" 10.60.9.9:51000 "a roaming endpoint is left alone"
 is "$hs_before" 1 "unchanged peers stay in the device throughout"
 
+# --- live counters and the port check (feat-003, feat-007) -------------------------------
+status=$("$WGP" --config "$cfg" status --json)
+like "$status" '"interface_stats": \{' "status carries the link counters"
+like "$status" '"device_type": "userspace"' "status reports the device type"
+rpc() {
+	python3 - "$dir/rec.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline().strip())
+PY
+}
+if command -v python3 >/dev/null 2>&1; then
+	like "$(rpc '{"op":"check_port","port":51820}')" '"in_use": ?true.*"owner": ?"wg0"' "check_port: our own network's port"
+	like "$(rpc '{"op":"check_port","port":51999}')" '"in_use": ?false' "check_port: a free port"
+	like "$(rpc '{"op":"check_port","port":0}')" '"ok": ?false.*VALIDATION_ERROR' "check_port: bad port refused"
+	like "$(rpc '{"op":"shell","cmd":"id"}')" '"ok": ?false.*unknown op' "opcodes outside the whitelist are refused"
+	like "$(rpc 'not json')" '"ok": ?false.*malformed' "malformed requests get an error reply"
+else
+	skip 5 "python3 not installed"
+fi
+
 # --- peers disabled / enabled in the DB ----------------------------------------------------
 sqlite3 "$DB" "UPDATE peers SET enabled = 0 WHERE id = 3"
 "$WGP" --config "$cfg" reconcile --network 1 --peer 3 >/dev/null

@@ -627,7 +627,7 @@ action=%4|action|truncated percent escape
 resource=a%00b|resource|encoded NUL
 action=Peer.Created|action|action with capitals
 resource=peer%20created|resource|resource with a space
-limit=0&offset=x&from=a&bar|limit,offset,from,bar|all wrong at once
+bar&limit=0&offset=x&from=a|bar,limit,offset,from|all wrong at once
 EOF
 
 # --- password change ---------------------------------------------------------------------------------
@@ -705,6 +705,8 @@ sql "DELETE FROM settings WHERE key='setup_complete'"
 bad anon POST /api/auth/setup '{"otp":"Rearm-Setup-0","username":"boss2","password":"long-enough-1"}' \
 	409 SETUP_ALREADY_COMPLETE "no OTP stored: 409"
 sql "INSERT INTO settings(key, value) VALUES ('setup_complete', 'true')"
+
+ok "no sanitizer report in the API log" bash -c "! grep -Eq 'runtime error|AddressSanitizer' '$API_LOG'"
 
 if [ "$TAP_FAILED" -gt 0 ]; then
 	stack_logs "$state"
