@@ -245,9 +245,10 @@ json_t *ops_find_iface(json_t *ifaces, const char *name);
 struct network;
 /* n is enabled and its interface is up in ifaces. */
 bool ops_iface_up(json_t *ifaces, const struct network *n);
-/* PRETTY_NAME of /etc/os-release ("Linux" if unknown); this process's RSS. */
+/* PRETTY_NAME of /etc/os-release ("Linux" if unknown); this process's RSS
+ * in whole MiB. */
 void ops_os_name(char *out, size_t outsz);
-double ops_rss_mb(void);
+long long ops_rss_mb(void);
 
 /* Hooks for main.c. metrics_http_count: counts the finished request for
  * wg_webui_http_requests_total (call after the response, before

@@ -101,6 +101,7 @@ int query_parse(struct req *r, const char *const *keys, size_t n, char **vals, s
 		if ((!key && !bad_k) || (!val && !bad_v)) {
 			free(key);
 			free(val);
+			query_free(vals, n);
 			return -ENOMEM;
 		}
 		if (bad_k || bad_v) {
@@ -197,23 +198,47 @@ static const char *const audit_keys[Q__MAX] = {
 	[Q_RESOURCE] = "resource", [Q_FROM] = "from", [Q_TO] = "to",
 };
 
-enum sql { SQL_COUNT, SQL_PAGE, SQL__MAX };
-/* ?1 action, ?2 resource (exact; a bare type such as "peer" also matches
- * every "peer:<id>"), ?3 from, ?4 to (inclusive Unix seconds). */
-#define AUDIT_WHERE " WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR resource = ?2 " \
-	"OR (instr(?2, ':') = 0 AND substr(resource, 1, length(?2) + 1) = ?2 || ':')) " \
-	"AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp <= ?4)"
-static const char *const sqls[SQL__MAX] = {
-	[SQL_COUNT] = "SELECT COUNT(*) FROM audit_log" AUDIT_WHERE,
-	[SQL_PAGE] = "SELECT id, timestamp, user_id, action, resource, detail, ip_address "
-		"FROM audit_log" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
+/*
+ * The statements are put together from these constant fragments, one per
+ * given filter, so that SQLite can use idx_audit_action and
+ * idx_audit_timestamp ("?1 IS NULL OR action = ?1" would defeat both).
+ * Parameters keep their numbers whichever fragments are present.
+ */
+enum filter { F_ACTION, F_RESOURCE, F_FROM, F_TO, F__MAX };
+static const char *const filter_sql[F__MAX] = {
+	[F_ACTION] = "action = ?1",
+	/* exact, or a bare type such as "peer" matching every "peer:<id>" */
+	[F_RESOURCE] = "(resource = ?2 OR (instr(?2, ':') = 0 "
+		"AND substr(resource, 1, length(?2) + 1) = ?2 || ':'))",
+	[F_FROM] = "timestamp >= ?3",
+	[F_TO] = "timestamp <= ?4",
 };
+#define SQL_COUNT "SELECT COUNT(*) FROM audit_log"
+#define SQL_PAGE "SELECT id, timestamp, user_id, action, resource, detail, ip_address FROM audit_log"
+#define SQL_PAGE_TAIL " ORDER BY id DESC LIMIT ?5 OFFSET ?6"
 
 struct audit_query {
 	const char *action, *resource;
 	long long from, to;             /* -1 = not given */
 	long long limit, offset;
 };
+
+/* head + " WHERE " + the fragments of the given filters + tail into buf. */
+static void build_sql(char *buf, size_t n, const char *head, const struct audit_query *q,
+		      const char *tail)
+{
+	bool on[F__MAX] = { q->action != NULL, q->resource != NULL, q->from >= 0, q->to >= 0 };
+	size_t len = (size_t)snprintf(buf, n, "%s", head);
+	const char *sep = " WHERE ";
+
+	for (int i = 0; i < F__MAX; i++) {
+		if (!on[i])
+			continue;
+		len += (size_t)snprintf(buf + len, n - len, "%s%s", sep, filter_sql[i]);
+		sep = " AND ";
+	}
+	snprintf(buf + len, n - len, "%s", tail);
+}
 
 static void bind_filters(sqlite3_stmt *st, const struct audit_query *q)
 {
@@ -243,17 +268,20 @@ static json_t *entry_json(sqlite3_stmt *st)
 /* The matching entries (new array) and their total; NULL on a DB error. */
 static json_t *audit_select(sqlite3 *db, const struct audit_query *q, long long *total)
 {
+	char sql[512];
 	sqlite3_stmt *st;
 	json_t *arr;
 	int rc;
 
-	if (db_prepare(db, sqls[SQL_COUNT], &st) < 0)
+	build_sql(sql, sizeof sql, SQL_COUNT, q, "");
+	if (db_prepare(db, sql, &st) < 0)
 		return NULL;
 	bind_filters(st, q);
 	rc = sqlite3_step(st);
 	*total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW || db_prepare(db, sqls[SQL_PAGE], &st) < 0)
+	build_sql(sql, sizeof sql, SQL_PAGE, q, SQL_PAGE_TAIL);
+	if (rc != SQLITE_ROW || db_prepare(db, sql, &st) < 0)
 		return NULL;
 	bind_filters(st, q);
 	sqlite3_bind_int64(st, 5, q->limit);
@@ -309,7 +337,12 @@ void auditlog_list(struct req *r)
 	}
 	q.action = vals[Q_ACTION];
 	q.resource = vals[Q_RESOURCE];
-	entries = audit_select(r->app->db, &q, &total);
+	/* One read transaction: total and page come from the same snapshot. */
+	entries = NULL;
+	if (db_exec(r->app->db, "BEGIN") == 0) {
+		entries = audit_select(r->app->db, &q, &total);
+		db_exec(r->app->db, "COMMIT");
+	}
 	query_free(vals, Q__MAX);
 	if (!entries) {
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");

@@ -159,21 +159,11 @@ static const char *cidrs_normalize(const char *s, char **out)
 	return NULL;
 }
 
-/* Rebuilds the firewall after a committed change. 0 ok, else -1 with code
- * and message for the response. Until the reconciler knows apply_firewall
- * its "unknown op" answer counts as success: the periodic full reconcile
- * rebuilds the table from the DB anyway. */
+/* Rebuilds the firewall (networking.md §6) after a committed change.
+ * 0 ok, else -1 with code and message for the response. */
 static int firewall_apply(struct req *r, char code[48], char msg[256])
 {
-	if (reconciler_call(r, "apply_firewall", NULL, code, msg) == 0)
-		return 0;
-	if (strcmp(code, "VALIDATION_ERROR") == 0 && strcmp(msg, "unknown op") == 0) {
-		log_warn("handler", "firewall_apply_unsupported", json_pack("{s:s,s:s}", "hint",
-			 "reconciler without apply_firewall; the next full reconcile applies the change",
-			 "request_id", r->request_id));
-		return 0;
-	}
-	return -1;
+	return reconciler_call(r, "apply_firewall", NULL, code, msg);
 }
 
 static void resp_firewall_error(struct req *r, const char *code, const char *msg)

@@ -208,13 +208,13 @@ void debug_info(struct req *r)
 	ops_os_name(os, sizeof os);
 	ops_ping(r, &ping);
 	ifaces = ping.up ? ops_status(r, NULL) : NULL;
-	o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:{s:s,s:s,s:i,s:i,s:i,s:f,s:s,s:s,s:b,s:s},"
+	o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:{s:s,s:s,s:i,s:i,s:i,s:I,s:s,s:s,s:b,s:s},"
 		      "s:{s:o},s:{s:s,s:o}}",
 		      "version", PACKAGE_VERSION, "os", os, "arch", u.machine,
 		      "uptime_seconds", (json_int_t)ops_uptime_sec(&ping),
 		      "config", config_json(&r->app->cfg),
 		      "system", "hostname", host, "kernel", u.release, "pid", (int)getpid(),
-		      "uid", (int)getuid(), "gid", (int)getgid(), "rss_mb", ops_rss_mb(),
+		      "uid", (int)getuid(), "gid", (int)getgid(), "rss_mb", (json_int_t)ops_rss_mb(),
 		      "sqlite_version", sqlite3_libversion(), "jansson_version", JANSSON_VERSION,
 		      "reconciler_up", ping.up, "backend", ping.up ? ping.backend : "unavailable",
 		      "wireguard", "interfaces", interfaces_json(r, v, n, ifaces),

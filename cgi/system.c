@@ -61,7 +61,7 @@ void ops_os_name(char *out, size_t outsz)
 		fclose(f);
 }
 
-double ops_rss_mb(void)
+long long ops_rss_mb(void)
 {
 	FILE *f = fopen("/proc/self/status", "re");
 	char line[256];
@@ -72,7 +72,7 @@ double ops_rss_mb(void)
 			break;
 	if (f)
 		fclose(f);
-	return (double)(kb * 10 / 1024) / 10.0;        /* one decimal */
+	return (kb + 512) / 1024;       /* whole MiB: a real would print as 11.199999999999999 */
 }
 
 /* GET /api/system/info — 200 {"version","os","arch","kernel","uptime",
@@ -89,11 +89,11 @@ void system_info(struct req *r)
 	ops_os_name(os, sizeof os);
 	ops_ping(r, &ping);
 	ops_uptime(up, ops_uptime_sec(&ping));
-	resp_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:{s:f}}",
+	resp_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:{s:I}}",
 		  "version", PACKAGE_VERSION, "os", os, "arch", u.machine, "kernel", u.release,
 		  "uptime", up, "uptime_sec", (json_int_t)ops_uptime_sec(&ping),
 		  "backend", ping.up ? ping.backend : "unavailable",
-		  "memory", "rss_mb", ops_rss_mb()));
+		  "memory", "rss_mb", (json_int_t)ops_rss_mb()));
 }
 
 /* ---- backup ---- */

@@ -688,3 +688,148 @@ void nl_monitor_close(struct nl_monitor *m)
 	mnl_socket_close(m->nl);
 	free(m);
 }
+
+/* ---- routes of managed links (site-to-site LANs behind site gateways) ---- */
+
+struct nl_route_list {
+	int index;
+	struct ipnet *routes;
+	size_t n, cap;
+};
+
+static int nl_route_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct nl_attrs a = { tb, RTA_MAX };
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct nl_route_list *list = data;
+	size_t alen;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
+	    mnl_attr_parse(nlh, sizeof(*rtm), nl_attr_cb, &a) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	alen = nl_addr_len(rtm->rtm_family);
+	if (rtm->rtm_protocol != NL_ROUTE_PROTO || rtm->rtm_table != RT_TABLE_MAIN || !alen
+	    || !tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != list->index)
+		return MNL_CB_OK;
+	if (list->n == list->cap) {
+		struct ipnet *grown;
+
+		list->cap = list->cap ? list->cap * 2 : 8;
+		grown = reallocarray(list->routes, list->cap, sizeof(*grown));
+		if (!grown) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		list->routes = grown;
+	}
+	memset(&list->routes[list->n], 0, sizeof(struct ipnet));
+	list->routes[list->n].family = rtm->rtm_family;
+	list->routes[list->n].prefix = rtm->rtm_dst_len;
+	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == alen)
+		memcpy(list->routes[list->n].addr, mnl_attr_get_payload(tb[RTA_DST]), alen);
+	list->n++;
+	return MNL_CB_OK;
+}
+
+int nl_route_list(const char *ifname, struct ipnet **out, size_t *n)
+{
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
+	struct nl_route_list list = { 0 };
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int ret, tries;
+
+	*out = NULL;
+	*n = 0;
+	ret = list.index = nl_link_index(ifname);
+	if (ret < 0)
+		return ret;
+	ret = -EINTR;
+	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
+		list.n = 0;
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_GETROUTE;
+		nlh->nlmsg_flags = NLM_F_REQUEST;
+		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = AF_UNSPEC;
+		ret = nl_request(nlh, true, nl_route_list_cb, &list);
+	}
+	if (ret < 0) {
+		free(list.routes);
+		return ret;
+	}
+	*out = list.routes;
+	*n = list.n;
+	return 0;
+}
+
+static int nl_route_change(int index, const struct ipnet *dst, uint16_t type, uint16_t flags)
+{
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
+	size_t alen = nl_addr_len(dst->family);
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+
+	if (!alen || dst->prefix > alen * 8)
+		return -EINVAL;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)dst->family;
+	rtm->rtm_dst_len = (uint8_t)dst->prefix;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = NL_ROUTE_PROTO;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, alen, dst->addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)index);
+	return nl_request(nlh, false, NULL, NULL);
+}
+
+static bool nl_route_eq(const struct ipnet *a, const struct ipnet *b)
+{
+	return a->family == b->family && a->prefix == b->prefix
+	       && !memcmp(a->addr, b->addr, nl_addr_len(a->family));
+}
+
+int nl_route_sync(const char *ifname, const struct ipnet *want, size_t nwant, int *changed)
+{
+	struct ipnet *have = NULL;
+	size_t nhave = 0;
+	int index = nl_link_index(ifname), ret, count = 0;
+
+	if (changed)
+		*changed = 0;
+	if (index < 0)
+		return index;
+	if ((ret = nl_route_list(ifname, &have, &nhave)) < 0)
+		return ret;
+	for (size_t i = 0; i < nwant && ret == 0; i++) {
+		bool present = false;
+		for (size_t k = 0; k < nhave; k++)
+			present |= nl_route_eq(&want[i], &have[k]);
+		if (!present) {
+			ret = nl_route_change(index, &want[i], RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+			count += ret == 0;
+		}
+	}
+	for (size_t k = 0; k < nhave && ret == 0; k++) {
+		bool wanted = false;
+		for (size_t i = 0; i < nwant; i++)
+			wanted |= nl_route_eq(&want[i], &have[k]);
+		if (!wanted) {
+			ret = nl_route_change(index, &have[k], RTM_DELROUTE, 0);
+			if (ret == -ESRCH)
+				ret = 0;        /* already gone */
+			count += ret == 0;
+		}
+	}
+	free(have);
+	if (changed)
+		*changed = count;
+	return ret;
+}

@@ -45,6 +45,14 @@ int nl_addr_del(const char *ifname, const struct ipnet *addr);
  * *changed (may be NULL) gets the number of changes. */
 int nl_addr_sync(const char *ifname, const struct ipnet *want, size_t nwant, int *changed);
 
+/* Routes in the main table via ifname that wgpilot owns (rtm_protocol
+ * NL_ROUTE_PROTO, so routes of anybody else are never touched). sync makes
+ * that set exactly want[] (the host bits of each destination must be clear).
+ * *changed (may be NULL) counts additions and removals. */
+#define NL_ROUTE_PROTO 0x77
+int nl_route_list(const char *ifname, struct ipnet **out, size_t *n);
+int nl_route_sync(const char *ifname, const struct ipnet *want, size_t nwant, int *changed);
+
 /* Link events (RTMGRP_LINK): a non-blocking subscription whose fd goes into
  * the caller's poll loop. nl_monitor_read drains it, calling cb for every
  * RTM_NEWLINK/RTM_DELLINK; -ENOBUFS means events were lost (resync). */

@@ -616,17 +616,21 @@ static int nlwg_parser_msg(struct nlwg_parser *p, const struct nlmsghdr *nlh)
 		if (mnl_attr_get_type(attr) <= WGDEVICE_A_MAX)
 			tb[mnl_attr_get_type(attr)] = attr;
 	}
-	/* Every part names the device: a NUL-terminated name that fits. */
-	if (!(attr = tb[WGDEVICE_A_IFNAME]))
+	/* The first part names the device (and the kernel's later parts do
+	 * not, whatever <linux/wireguard.h> says): a NUL-terminated name that
+	 * fits, the same in every part that has one. */
+	if ((attr = tb[WGDEVICE_A_IFNAME])) {
+		len = mnl_attr_get_payload_len(attr);
+		memcpy(name, mnl_attr_get_payload(attr), len < sizeof(name) ? len : sizeof(name));
+		if (len == 0 || !memchr(name, '\0', len < sizeof(name) ? len : sizeof(name)) || !name[0])
+			return -EPROTO;
+		if (p->nmsgs == 0)
+			memcpy(dev->name, name, sizeof(name));
+		else if (strcmp(dev->name, name) != 0)
+			return -EPROTO;
+	} else if (p->nmsgs == 0) {
 		return -EPROTO;
-	len = mnl_attr_get_payload_len(attr);
-	memcpy(name, mnl_attr_get_payload(attr), len < sizeof(name) ? len : sizeof(name));
-	if (len == 0 || !memchr(name, '\0', len < sizeof(name) ? len : sizeof(name)) || !name[0])
-		return -EPROTO;
-	if (p->nmsgs == 0)
-		memcpy(dev->name, name, sizeof(name));
-	else if (strcmp(dev->name, name) != 0)
-		return -EPROTO;
+	}
 	if ((attr = tb[WGDEVICE_A_PRIVATE_KEY])) {
 		if (!nlwg_is_key(attr))
 			return -EPROTO;

@@ -65,14 +65,15 @@ int nlwg_build_set(const struct wg_device *dev, uint16_t family, size_t msg_max,
 /*
  * Parses the n data messages of a WG_CMD_GET_DEVICE dump (without the
  * NLMSG_DONE) into *dev (malloc'd, free with wgdev_free; NULL on error).
- * Parts are merged: later messages add peers, and a peer whose public key
+ * The first part holds the name and device fields; later parts add peers
+ * (the kernel sends them without a name), and a peer whose public key
  * equals the previous peer's continues it (its allowed IPs did not fit the
  * previous message). Flags reflect what was read: WGDEV_HAS_PRIVATE_KEY
  * for a non-zero private key, WGDEV_HAS_LISTEN_PORT / WGDEV_HAS_FWMARK when
  * sent; per peer WGPEER_HAS_PSK for a non-zero PSK, WGPEER_HAS_ENDPOINT,
  * WGPEER_HAS_KEEPALIVE when > 0. Unknown attributes are ignored.
- * 0, -EPROTO (malformed, wrong command, no messages, parts naming
- * different devices), -ENOMEM.
+ * 0, -EPROTO (malformed, wrong command, no messages, a first part
+ * without a name, parts naming different devices), -ENOMEM.
  */
 int nlwg_parse_get(const struct nlmsghdr *const *msgs, size_t n, struct wg_device **dev);
 

@@ -17,6 +17,7 @@
 #include "ipnet.h"
 #include "log.h"
 #include "model.h"
+#include "nft.h"
 #include "nl-link.h"
 #include "reconciler.h"
 
@@ -63,7 +64,7 @@ static void parse_endpoint(union wg_endpoint *ep, const char *s)
 
 /* The reconciler's own queries: only the columns the kernel needs, read row
  * by row, so 10,000 peers cost a few hundred bytes each, not a struct peer. */
-enum sql { SQL_PEERS_ENABLED, SQL_PEER_ONE, SQL_PEER_DISABLED_KEY, SQL__MAX };
+enum sql { SQL_PEERS_ENABLED, SQL_PEER_ONE, SQL_PEER_DISABLED_KEY, SQL_SITE_NETS, SQL__MAX };
 static const char *const sqls[SQL__MAX] = {
 	[SQL_PEERS_ENABLED] = "SELECT id, public_key, preshared_key, allowed_ips, persistent_keepalive, "
 		"endpoint, enabled FROM peers WHERE network_id = ? AND enabled = 1",
@@ -71,6 +72,8 @@ static const char *const sqls[SQL__MAX] = {
 		"endpoint, enabled FROM peers WHERE network_id = ? AND id = ? AND enabled = 1",
 	[SQL_PEER_DISABLED_KEY] = "SELECT public_key FROM peers WHERE network_id = ? AND id = ? "
 		"AND enabled = 0",
+	[SQL_SITE_NETS] = "SELECT site_networks FROM peers WHERE network_id = ? AND enabled = 1 "
+		"AND role = 'site-gateway' AND site_networks != ''",
 };
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -317,6 +320,43 @@ static int apply_link(const struct network *n)
 	return nl_link_set_up(n->iface, true);
 }
 
+/* Routes to the LANs behind the network's enabled site gateways. */
+static int apply_routes(struct rec *r, const struct network *n)
+{
+	struct ipnet *want = NULL, *items, *grown;
+	size_t nwant = 0, k;
+	sqlite3_stmt *st;
+	int err = db_prepare(r->db, sqls[SQL_SITE_NETS], &st), rc, changed = 0;
+
+	if (err < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, n->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (ipnet_parse_list(col(st, 0), &items, &k, NULL) < 0)
+			continue;
+		grown = realloc(want, (nwant + k) * sizeof *want + 1);
+		if (!grown) {
+			free(items);
+			err = -ENOMEM;
+			break;
+		}
+		want = grown;
+		for (size_t i = 0; i < k; i++)
+			ipnet_normalize(&items[i]);
+		memcpy(want + nwant, items, k * sizeof *items);
+		nwant += k;
+		free(items);
+	}
+	sqlite3_finalize(st);
+	if (!err)
+		err = nl_route_sync(n->iface, want, nwant, &changed);
+	if (changed)
+		log_info("reconcile", "routes_synced", json_pack("{s:s,s:i,s:i}", "interface", n->iface,
+			 "routes", (int)nwant, "changes", changed));
+	free(want);
+	return err;
+}
+
 static int align(struct rec *r, const struct network *n, bool created, const char **code, char msg[256])
 {
 	struct wg_device *want = NULL, *have = NULL, change = { 0 };
@@ -341,6 +381,8 @@ static int align(struct rec *r, const struct network *n, bool created, const cha
 	}
 	if ((err = apply_link(n)) < 0)
 		set_error(code, msg, "INTERFACE_UP_FAILED", "cannot set address or bring the link up", err);
+	else if ((err = apply_routes(r, n)) < 0)
+		set_error(code, msg, "INTERFACE_UP_FAILED", "cannot set the routes to site networks", err);
 out:
 	for (size_t i = 0; i < change.npeers; i++)
 		free(change.peers[i].allowed);
@@ -410,6 +452,22 @@ static int network_down(struct rec *r, const struct network *n)
 	return rec_teardown(r, n->iface);
 }
 
+/* The firewall follows every network change; its error counts only when
+ * the network step itself succeeded. */
+static int firewall_after(struct rec *r, int err, const char **code, char msg[256])
+{
+	const char *fcode;
+	char fmsg[256];
+	int ferr = rec_firewall(r, &fcode, fmsg);
+
+	if (err == 0 && ferr < 0) {
+		*code = fcode;
+		snprintf(msg, 256, "%s", fmsg);
+		return ferr;
+	}
+	return err;
+}
+
 int rec_network(struct rec *r, long long network_id, const char **code, char msg[256])
 {
 	struct network n;
@@ -422,12 +480,12 @@ int rec_network(struct rec *r, long long network_id, const char **code, char msg
 		return found;
 	}
 	if (found == 0)
-		return 0;
+		return firewall_after(r, 0, code, msg);
 	err = n.enabled ? network_up(r, &n, code, msg) : network_down(r, &n);
 	if (err < 0 && !*code)
 		set_error(code, msg, "INTERNAL_ERROR", "teardown failed", err);
 	network_free(&n);
-	return err;
+	return firewall_after(r, err, code, msg);
 }
 
 static int disabled_peer_remove(struct rec *r, const char *iface, long long network_id,
@@ -490,6 +548,8 @@ int rec_peer(struct rec *r, long long network_id, long long peer_id, const char 
 	change.peers[0].flags = WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PSK | WGPEER_HAS_KEEPALIVE;
 	if ((err = r->wg->set(&change)) < 0)
 		set_error(code, msg, "WG_PEER_ADD_FAILED", "cannot configure the peer", err);
+	else if (strcmp(n.mode, "site-to-site") == 0)
+		err = firewall_after(r, 0, code, msg);  /* gateways' LANs feed the pair rules */
 out:
 	for (size_t i = 0; i < change.npeers; i++)
 		free(change.peers[i].allowed);
@@ -562,6 +622,16 @@ int rec_full(struct rec *r)
 				  : strerror(-err)));
 		}
 	}
+	if (rec_firewall(r, &code, msg) < 0) {
+		failed++;
+		log_error("reconcile", "reconcile_firewall_failed", json_pack("{s:s,s:s}", "task_id", task,
+			  "error", msg));
+	}
+	int off = fw_forwarding_check();
+	if (off > 0)
+		log_warn("reconcile", "ip_forwarding_disabled", json_pack("{s:b,s:b,s:s}", "ipv4_off",
+			 (off & FW_FWD_V4_OFF) != 0, "ipv6_off", (off & FW_FWD_V6_OFF) != 0, "hint",
+			 "set net.ipv4.ip_forward = 1 (and net.ipv6.conf.all.forwarding = 1) in /etc/sysctl.d/99-wgpilot.conf"));
 	/* Links that look like WireGuard but have no row: never touched. */
 	json_t *found = rec_detect(r), *it;
 	size_t k;
@@ -791,4 +861,31 @@ json_t *rec_check_port(struct rec *r, int port)
 		owner = iface;
 	}
 	return json_pack("{s:i,s:b,s:s}", "port", port, "in_use", in_use, "owner", owner);
+}
+
+/* ---- firewall ---- */
+
+int rec_firewall(struct rec *r, const char **code, char msg[256])
+{
+	struct fw_plan p;
+	char *dump = NULL;
+	int err = fw_plan_from_db(r->db, &p);
+
+	*code = NULL;
+	if (err == 0 && (err = nft_apply(&p)) == 0) {
+		for (size_t i = 0; i < p.nbridges; i++)
+			if (p.bridges[i].enabled)
+				log_info("reconcile", "reconcile_bridge_apply", json_pack("{s:s,s:s}",
+					 "interface_a", p.bridges[i].iface_a,
+					 "interface_b", p.bridges[i].iface_b));
+		if (r->cfg.dev_mode && nft_dump(&dump) == 0)
+			log_debug("nft", "nft_ruleset_after_change", json_pack("{s:s}", "ruleset", dump));
+	} else if (err < 0) {
+		set_error(code, msg, nft_unavailable(err) ? "NFTABLES_UNAVAILABLE" : "INTERNAL_ERROR",
+			  "cannot rebuild table ip wgpilot", err);
+		log_error("nft", "firewall_apply_failed", json_pack("{s:s}", "error", msg));
+	}
+	free(dump);
+	fw_plan_free(&p);       /* also after an error (nft.h) */
+	return err;
 }

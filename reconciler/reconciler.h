@@ -38,6 +38,9 @@ int rec_full(struct rec *r);
  * missing row means nothing to do. 0 or -errno; on error *code and msg
  * describe it in API terms. */
 int rec_network(struct rec *r, long long network_id, const char **code, char msg[256]);
+/* Rebuilds `table ip wgpilot` from the DB in one atomic batch (networking.md
+ * §6). 0 or -errno with *code (NFTABLES_UNAVAILABLE, ...) and msg set. */
+int rec_firewall(struct rec *r, const char **code, char msg[256]);
 /* Removes the interface of a deleted network. 0 (also when absent) or -errno. */
 int rec_teardown(struct rec *r, const char *iface);
 /* Adds/updates/removes one peer per its row (absent row = remove). */

@@ -36,12 +36,13 @@ struct client {
 };
 
 enum op { OP_PING, OP_RECONCILE, OP_APPLY_NETWORK, OP_TEARDOWN, OP_APPLY_PEER,
-	  OP_REMOVE_PEER, OP_STATUS, OP_DETECT, OP_CHECK_PORT, OP__MAX };
+	  OP_REMOVE_PEER, OP_STATUS, OP_DETECT, OP_CHECK_PORT, OP_APPLY_FIREWALL, OP__MAX };
 
 static const char *const op_names[OP__MAX] = {
 	[OP_PING] = "ping", [OP_RECONCILE] = "reconcile", [OP_APPLY_NETWORK] = "apply_network",
 	[OP_TEARDOWN] = "teardown", [OP_APPLY_PEER] = "apply_peer", [OP_REMOVE_PEER] = "remove_peer",
 	[OP_STATUS] = "status", [OP_DETECT] = "detect", [OP_CHECK_PORT] = "check_port",
+	[OP_APPLY_FIREWALL] = "apply_firewall",
 };
 
 static long long now_ms(void)
@@ -187,7 +188,13 @@ static json_t *handle(struct rec *r, enum op op, json_t *req)
 		if (!iface_name_ok(iface))
 			return error_reply("VALIDATION_ERROR", "interface required", NULL);
 		err = rec_teardown(r, iface);
-		return err < 0 ? error_reply("INTERNAL_ERROR", strerror(-err), NULL) : ok_reply();
+		if (err < 0)
+			return error_reply("INTERNAL_ERROR", strerror(-err), NULL);
+		err = rec_firewall(r, &code, msg);
+		return err < 0 ? error_reply(code, msg, NULL) : ok_reply();
+	case OP_APPLY_FIREWALL:
+		err = rec_firewall(r, &code, msg);
+		return err < 0 ? error_reply(code, msg, NULL) : ok_reply();
 	case OP_REMOVE_PEER:
 		iface = str_arg(req, "interface");
 		if (!iface_name_ok(iface) || !str_arg(req, "public_key"))

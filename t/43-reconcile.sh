@@ -67,6 +67,10 @@ like "$(ip -4 addr show wg0)" "inet 10.60.0.1/24" "server address on the link"
 like "$(ip link show wg0)" "UP" "link up"
 like "$(grep -c reconcile_missing_interface "$dir/rec.log")" '^[1-9]' "logged reconcile_missing_interface"
 
+nft_table=$(nft list table ip wgpilot 2>&1 || true)
+like "$nft_table" "udp dport 51820 accept" "firewall: the network's port is open in table ip wgpilot"
+like "$nft_table" "hook input priority filter" "firewall: input base chain"
+
 # --- drift ---------------------------------------------------------------------------------
 victim=$(db_keys 1 | head -n 1)
 wg set wg0 peer "$victim" remove
@@ -123,6 +127,22 @@ sqlite3 "$DB" "UPDATE peers SET enabled = 1 WHERE id = 3"
 "$WGP" --config "$cfg" reconcile --network 1 --peer 3 >/dev/null
 ok "apply_peer of an enabled peer adds it back" same_peers 1 wg0
 
+# --- routes to the LANs behind site gateways --------------------------------------------
+sqlite3 "$DB" "UPDATE peers SET role = 'site-gateway', site_networks = '192.168.50.0/24, 192.168.51.0/24',
+	allowed_ips = allowed_ips || ', 192.168.50.0/24, 192.168.51.0/24' WHERE id = 4"
+ip route add 192.168.99.0/24 dev wg0      # somebody else's route: never touched
+reconcile
+like "$(ip route show dev wg0)" "192.168.50.0/24 proto 119" "route to the first site LAN"
+like "$(ip route show dev wg0)" "192.168.51.0/24 proto 119" "route to the second site LAN"
+like "$(wg show wg0 allowed-ips)" "192.168.50.0/24" "the site LAN is in the gateway's allowed IPs"
+sqlite3 "$DB" "UPDATE peers SET enabled = 0 WHERE id = 4"
+reconcile
+ok "a disabled site gateway's routes are removed" bash -c "! ip route show dev wg0 | grep -q 192.168.5"
+like "$(ip route show dev wg0)" "192.168.99.0/24" "routes of others stay"
+ip route del 192.168.99.0/24 dev wg0
+sqlite3 "$DB" "UPDATE peers SET enabled = 1 WHERE id = 4"
+reconcile
+
 # --- orphans are left alone ----------------------------------------------------------------
 wireguard-go -f wgx9 >/dev/null 2>&1 &
 wait_until 10 test -S /var/run/wireguard/wgx9.sock
@@ -135,6 +155,7 @@ ip link del wgx9
 sqlite3 "$DB" "UPDATE networks SET enabled = 0 WHERE id = 1"
 reconcile
 ok "a disabled network has no interface" bash -c "! ip link show wg0 2>/dev/null"
+ok "and its port is closed again" bash -c "! nft list table ip wgpilot 2>/dev/null | grep -q 'dport 51820'"
 sqlite3 "$DB" "UPDATE networks SET enabled = 1 WHERE id = 1"
 reconcile
 ok "enabled again: wg0 with all peers" same_peers 1 wg0

@@ -196,10 +196,18 @@ is "$(fields_of)" page "the unknown parameter is named"
 bad admin DELETE "/api/users/$admin_id" - 400 VALIDATION_ERROR "cannot delete yourself"
 bad admin DELETE /api/users/999 - 404 VALIDATION_ERROR "unknown user"
 bad admin DELETE /api/users/abc - 400 VALIDATION_ERROR "non-numeric user id"
+req admin2 POST /api/auth/login '{"username":"admin2","password":"admin2-pass-1"}'
+status 200 "the new admin logs in"
+req admin2 POST /api/api-keys '{"name":"admin2-key"}'
+status 201 "... and creates an API key"
+a2key=$(json_get "$API_BODY" '$.key')
 audit_mark
 req admin DELETE "/api/users/$admin2_id"
 status 204 "delete a user"
 is "$(sql "SELECT COUNT(*) FROM users WHERE id=$admin2_id")" 0 "user row gone"
+is "$(sql "SELECT COUNT(*) FROM api_keys WHERE user_id=$admin2_id")" 0 "the user's API keys went with it"
+req "key=$a2key" GET /api/networks
+expect 401 UNAUTHORIZED "the deleted user's key no longer works"
 is "$(audit_since)" "user.deleted user:$admin2_id" "user.deleted audited"
 
 # --- the viewer's session ------------------------------------------------------------------------

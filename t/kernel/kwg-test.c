@@ -109,15 +109,19 @@ static void bulk_key(uint8_t key[static WG_KEY_LEN], uint32_t i)
 	memcpy(key, &i, sizeof(i));
 }
 
-/* Runs argv (a busybox applet) and returns its exit status, -1 if it could not run. */
+/* Runs argv (a busybox applet) with its stdout discarded and returns its
+ * exit status, -1 if it could not run. */
 static int run(char *const argv[])
 {
-	int status;
+	int status, null;
 	pid_t pid = fork();
 
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
 		execv(argv[0], argv);
 		_exit(127);
 	}
