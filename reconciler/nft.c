@@ -219,6 +219,7 @@ int fw_plan_from_db(sqlite3 *db, struct fw_plan *out)
 	int err = 0;
 
 	memset(out, 0, sizeof *out);
+	out->isolate = true;
 	/* one read snapshot, so networks, peers and bridges agree */
 	if ((err = db_exec(db, "SAVEPOINT fw_plan")) < 0)
 		return err;
@@ -269,6 +270,7 @@ static const struct {
 #define ELEM_MAX 64
 #define HDR_LEN NLMSG_ALIGN(sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg))
 #define TYPE_IPADDR 7           /* nft's datatype ipv4_addr, for `nft list` */
+#define TYPE_IFNAME 41          /* nft's datatype ifname */
 
 struct batch {
 	char *buf;
@@ -465,6 +467,16 @@ static void nft_x_accept(struct rule *ru)
 	}
 }
 
+static void nft_x_drop(struct rule *ru)
+{
+	struct nftnl_expr *e = nft_expr(ru, "immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	}
+}
+
 /* iifname/oifname (key) op "name": an exact match, NUL-padded to IFNAMSIZ. */
 static void nft_m_ifname(struct rule *ru, uint32_t key, enum nft_cmp_ops op, const char *name)
 {
@@ -634,6 +646,93 @@ static void nft_put_set(struct batch *b, char name[16], uint32_t *id, const stru
 	nft_put_elems(b, name, *id, r, nr);
 }
 
+/* An anonymous constant set of interface names (NUL-padded to IFNAMSIZ),
+ * bound later by one lookup. */
+static void nft_put_ifname_set(struct batch *b, char name[16], uint32_t *id,
+			       const struct fw_plan *p)
+{
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	size_t in_msg = 0, left = 0;
+
+	for (size_t i = 0; i < p->nnetworks; i++)
+		left += p->networks[i].enabled;
+	*id = ++b->nsets;
+	snprintf(name, 16, "__set%u", *id - 1);
+	if (!(s = nft_set_new(name, *id))) {
+		nft_fail(b, -ENOMEM);
+		return;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IFNAME);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, IFNAMSIZ);
+	if ((nlh = nft_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, MSG_MAX))) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nft_msg_end(b, nlh);
+	}
+	nftnl_set_free(s);
+	s = NULL;
+	for (size_t i = 0; i < p->nnetworks && !b->err; i++) {
+		char key[IFNAMSIZ] = { 0 };
+		struct nftnl_set_elem *e;
+
+		if (!p->networks[i].enabled)
+			continue;
+		left--;
+		if (!s && !(s = nft_set_new(name, *id))) {
+			nft_fail(b, -ENOMEM);
+			return;
+		}
+		memcpy(key, p->networks[i].iface, strnlen(p->networks[i].iface, IFNAMSIZ - 1));
+		e = nftnl_set_elem_alloc();
+		if (!e || nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ) < 0) {
+			if (e)
+				nftnl_set_elem_free(e);
+			nft_fail(b, -ENOMEM);
+			break;
+		}
+		nftnl_set_elem_add(s, e);
+		if (++in_msg == ELEMS_PER_MSG || left == 0) {
+			if ((nlh = nft_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+					   HDR_LEN + 256 + in_msg * ELEM_MAX))) {
+				nftnl_set_elems_nlmsg_build_payload(nlh, s);
+				nft_msg_end(b, nlh);
+			}
+			nftnl_set_free(s);
+			s = NULL;
+			in_msg = 0;
+		}
+	}
+	if (s)
+		nftnl_set_free(s);
+}
+
+/* Last in the forward chain: traffic from a managed interface to a managed
+ * interface that no rule above accepted is dropped, so networks stay isolated
+ * without a bridge and peers of a network without inter-peer routing cannot
+ * reach each other (C design; base chains keep their accept policy). */
+static void nft_rule_isolation(struct batch *b, const struct fw_plan *p)
+{
+	struct rule ru;
+	char in_set[16], out_set[16];
+	uint32_t in_id = 0, out_id = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < p->nnetworks; i++)
+		any |= p->networks[i].enabled;
+	if (!p->isolate || !any || !nft_rule_start(b, &ru, CH_FORWARD, "isolate:managed"))
+		return;
+	nft_put_ifname_set(b, in_set, &in_id, p);
+	nft_put_ifname_set(b, out_set, &out_id, p);
+	nft_x_meta(&ru, NFT_META_IIFNAME);
+	nft_x_lookup(&ru, in_set, in_id);
+	nft_x_meta(&ru, NFT_META_OIFNAME);
+	nft_x_lookup(&ru, out_set, out_id);
+	nft_x_drop(&ru);
+	nft_rule_end(b, &ru);
+}
+
 static void nft_rules_s2s(struct batch *b, const struct fw_network *n)
 {
 	struct ipnet *v = malloc((n->nsites + 1) * sizeof *v);
@@ -754,6 +853,7 @@ static void nft_rules(struct batch *b, const struct fw_plan *p)
 	for (size_t i = 0; i < p->nbridges; i++)
 		if (p->bridges[i].enabled)
 			nft_rules_bridge(b, &p->bridges[i]);
+	nft_rule_isolation(b, p);
 }
 
 static void nft_put_batch_hdr(struct batch *b, bool begin)

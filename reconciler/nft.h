@@ -47,6 +47,9 @@ struct fw_plan {
 	size_t nnetworks;
 	struct fw_bridge *bridges;
 	size_t nbridges;
+	/* Drop managed-to-managed forwarding no rule accepted (isolation of
+	 * networks without a bridge). fw_plan_from_db sets it. */
+	bool isolate;
 };
 
 /* Reads networks (by id), the site_networks of enabled site-gateway peers

@@ -33,31 +33,24 @@
  * hosts whose kernel headers predate it. */
 #define WG_GENL_NAME "wireguard"
 #define WG_GENL_VERSION 1
-enum wg_cmd { WG_CMD_GET_DEVICE, WG_CMD_SET_DEVICE };
-enum wgdevice_flag { WGDEVICE_F_REPLACE_PEERS = 1U << 0 };
-enum wgdevice_attribute {
+enum { WG_CMD_GET_DEVICE, WG_CMD_SET_DEVICE };
+enum { WGDEVICE_F_REPLACE_PEERS = 1 };
+enum { WGPEER_F_REMOVE_ME = 1, WGPEER_F_REPLACE_ALLOWEDIPS = 2, WGPEER_F_UPDATE_ONLY = 4 };
+enum {
 	WGDEVICE_A_UNSPEC, WGDEVICE_A_IFINDEX, WGDEVICE_A_IFNAME, WGDEVICE_A_PRIVATE_KEY,
 	WGDEVICE_A_PUBLIC_KEY, WGDEVICE_A_FLAGS, WGDEVICE_A_LISTEN_PORT, WGDEVICE_A_FWMARK,
-	WGDEVICE_A_PEERS, __WGDEVICE_A_LAST
+	WGDEVICE_A_PEERS, WGDEVICE_A_MAX = WGDEVICE_A_PEERS
 };
-#define WGDEVICE_A_MAX (__WGDEVICE_A_LAST - 1)
-enum wgpeer_flag {
-	WGPEER_F_REMOVE_ME = 1U << 0,
-	WGPEER_F_REPLACE_ALLOWEDIPS = 1U << 1,
-	WGPEER_F_UPDATE_ONLY = 1U << 2,
-};
-enum wgpeer_attribute {
+enum {
 	WGPEER_A_UNSPEC, WGPEER_A_PUBLIC_KEY, WGPEER_A_PRESHARED_KEY, WGPEER_A_FLAGS,
 	WGPEER_A_ENDPOINT, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, WGPEER_A_LAST_HANDSHAKE_TIME,
 	WGPEER_A_RX_BYTES, WGPEER_A_TX_BYTES, WGPEER_A_ALLOWEDIPS, WGPEER_A_PROTOCOL_VERSION,
-	__WGPEER_A_LAST
+	WGPEER_A_MAX = WGPEER_A_PROTOCOL_VERSION
 };
-#define WGPEER_A_MAX (__WGPEER_A_LAST - 1)
-enum wgallowedip_attribute {
+enum {
 	WGALLOWEDIP_A_UNSPEC, WGALLOWEDIP_A_FAMILY, WGALLOWEDIP_A_IPADDR, WGALLOWEDIP_A_CIDR_MASK,
-	__WGALLOWEDIP_A_LAST
+	WGALLOWEDIP_A_MAX = WGALLOWEDIP_A_CIDR_MASK
 };
-#define WGALLOWEDIP_A_MAX (__WGALLOWEDIP_A_LAST - 1)
 #endif
 
 #define NLWG_TXBUF 256          /* family lookup and dump requests: a name or two */
@@ -185,7 +178,8 @@ static int nlwg_family_cb(const struct nlmsghdr *nlh, void *data)
  * "wireguard" family, -errno. s is closed on error. */
 static int nlwg_open(struct nlwg_sock *s)
 {
-	_Alignas(struct nlmsghdr) char buf[NLWG_TXBUF];
+	/* Zeroed: libmnl 1.0.4 leaves attribute padding as it finds it. */
+	_Alignas(struct nlmsghdr) char buf[NLWG_TXBUF] = { 0 };
 	struct timeval tv = { .tv_sec = NLWG_TIMEOUT_S };
 	struct nlmsghdr *nlh;
 	int one = 1, ret = 0;
@@ -202,7 +196,8 @@ static int nlwg_open(struct nlwg_sock *s)
 		ret = -errno;
 		goto out;
 	}
-	/* Error replies then leave out our request, which may hold keys. */
+	/* Error replies then leave out our request, which may hold keys
+	 * (best effort: kernels before 4.3 echo it). */
 	mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	s->portid = mnl_socket_get_portid(s->nl);
 	s->seq = (unsigned)time(NULL);
@@ -425,7 +420,7 @@ int nlwg_build_set(const struct wg_device *dev, uint16_t family, size_t msg_max,
 	ret = nlwg_check(dev, msg_max);
 	if (ret < 0)
 		goto out;
-	buf = malloc(msg_max);
+	buf = calloc(1, msg_max);
 	if (!buf) {
 		ret = -ENOMEM;
 		goto out;
@@ -450,6 +445,8 @@ int nlwg_build_set(const struct wg_device *dev, uint16_t family, size_t msg_max,
 		ret = cb(b.nlh, data);
 		if (ret < 0)
 			goto out;
+		/* No key outlives its message, and the next one's padding is 0. */
+		sodium_memzero(buf, b.nlh->nlmsg_len);
 		first = false;
 	} while (more);
 out:
@@ -709,7 +706,7 @@ static int nlwg_get_cb(const struct nlmsghdr *nlh, void *data)
  * never meets the next request). */
 static int nlwg_get_once(const char *ifname, struct wg_device **dev)
 {
-	_Alignas(struct nlmsghdr) char buf[NLWG_TXBUF];
+	_Alignas(struct nlmsghdr) char buf[NLWG_TXBUF] = { 0 };
 	struct nlwg_parser p = { 0 };
 	struct nlwg_sock s;
 	struct nlmsghdr *nlh;

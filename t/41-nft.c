@@ -477,6 +477,28 @@ static void test_bridges(void)
 	p.bridges[0].enabled = false;
 	build_parse(&p, &ps);
 	is_str(ps.kinds, "BtdtcrE", "disabled bridge: nothing; disabled network: no rule");
+
+	/* isolation: one last forward rule, managed -> managed drop */
+	p.networks[1].enabled = true;
+	p.bridges[0].enabled = true;
+	p.bridges[0].direction = FW_A_TO_B;
+	free(p.bridges[0].cidrs);
+	p.bridges[0].cidrs = NULL;
+	p.bridges[0].ncidrs = 0;
+	p.isolate = true;
+	is_int(build_parse(&p, &ps), 0, "isolation: builds");
+	is_str(ps.kinds, "BtdtccrrrseserE", "isolation: two ifname sets, then the drop rule last");
+	is_str(ps.rules[ps.nrules - 1].comment, "isolate:managed", "isolation rule identity");
+	is_str(ps.rules[ps.nrules - 1].chain, "forward", "isolation rule in forward, after the accepts");
+	is_str(ps.rules[ps.nrules - 1].exprs, "meta,lookup,meta,lookup,immediate",
+	       "iifname @managed oifname @managed drop");
+	ok(ps.nsets == 2 && ps.set_keytype[0] == 41 && ps.set_keylen[0] == 16
+	   && ps.set_flags[0] == (NFT_SET_ANONYMOUS | NFT_SET_CONSTANT), "constant ifname sets (16-byte keys)");
+	is_int(ps.nelems, 4, "each set lists the 2 enabled interfaces");
+	p.networks[0].enabled = p.networks[1].enabled = false;
+	p.bridges[0].enabled = false;
+	build_parse(&p, &ps);
+	is_str(ps.kinds, "BtdE", "isolation with no enabled network: nothing");
 	fw_plan_free(&p);
 }
 
@@ -941,7 +963,8 @@ static void test_db(void)
 	ok(p.nbridges == 3 && !p.bridges[1].enabled, "disabled bridge inactive");
 	ok(p.nbridges == 3 && !p.bridges[2].enabled, "bridge to a disabled network inactive");
 	build_parse(&p, &ps);
-	is_int(ps.nrules, 3 + 1 + 1 + 12 + 2, "rules: 3 udp, nat, forward, 4x3 s2s, 2 bridge");
+	ok(p.isolate, "plans from the DB isolate managed networks");
+	is_int(ps.nrules, 3 + 1 + 1 + 12 + 2 + 1, "rules: 3 udp, nat, forward, 4x3 s2s, 2 bridge, isolation");
 	is_int(count_comment(&ps, "s2s:wg2"), 12, "4 site-to-site networks -> 12 pairs");
 	is_int(count_comment(&ps, "udp:51823"), 0, "nothing for the disabled network");
 	fw_plan_free(&p);

@@ -1,45 +1,406 @@
 // SPDX-License-Identifier: MIT
-// Landing page: shows whether the first-run wizard has been completed.
-// Loaded as an ES module from index.html (no inline script: CSP script-src 'self').
+// wgpilot web UI: router (history API), route guard (ui.md), layout.
+// Views live in /views/*.js and are loaded on demand.
 
-const STATUS_URL = '/api/setup/status';
+import { get, post, onAuthProblem, networks } from './api.js';
+import { h, mount, clear, notice, button, statusDot, toast } from './ui.js';
 
-function show(text, kind) {
-  const el = document.getElementById('setup-status');
-  el.textContent = text;
-  el.className = kind;
+const ROUTES = [
+  { re: /^\/login$/, view: 'login', bare: true, public: true, title: 'Sign in' },
+  { re: /^\/setup$/, view: 'setup', bare: true, public: true, title: 'Setup' },
+  { re: /^\/(dashboard)?$/, view: 'dashboard', title: 'Dashboard', nav: '/' },
+  { re: /^\/networks$/, view: 'networks', title: 'Networks', nav: '/networks' },
+  { re: /^\/networks\/(\d+)$/, view: 'network', keys: ['id'], title: 'Network', nav: '/networks' },
+  { re: /^\/networks\/(\d+)\/peers\/(\d+)$/, view: 'peer', keys: ['id', 'pid'], title: 'Peer', nav: '/networks' },
+  { re: /^\/bridges$/, view: 'bridges', title: 'Bridges', nav: '/bridges' },
+  { re: /^\/settings$/, view: 'settings', title: 'Settings', nav: '/settings' },
+  { re: /^\/settings\/tls$/, view: 'tls', title: 'TLS', nav: '/settings' },
+  { re: /^\/settings\/alerts$/, view: 'alerts', title: 'Alerts', nav: '/settings' },
+  { re: /^\/settings\/users$/, view: 'users', title: 'Users', nav: '/settings' },
+  { re: /^\/settings\/api-keys$/, view: 'apikeys', title: 'API keys', nav: '/settings' },
+  { re: /^\/settings\/system$/, view: 'system', title: 'System', nav: '/settings' },
+  { re: /^\/settings\/account$/, view: 'account', title: 'Account', nav: '/settings' },
+  { re: /^\/audit-log$/, view: 'audit', title: 'Audit log', nav: '/audit-log' },
+];
+
+const NAV = [
+  ['/', 'Dashboard', 'i-dash'],
+  ['/networks', 'Networks', 'i-net'],
+  ['/bridges', 'Bridges', 'i-bridge'],
+  ['/audit-log', 'Audit log', 'i-log'],
+  ['/settings', 'Settings', 'i-gear'],
+];
+
+const session = { setup: null, user: null, flash: '' };
+const mainEl = document.getElementById('main');
+const sidebarEl = document.getElementById('sidebar');
+const topbarEl = document.getElementById('topbar');
+let current = null;           // {dispose, controller}
+let navSeq = 0;
+let firstRender = true;
+let redirecting = false;
+
+// ---------------------------------------------------------------------------
+// navigation
+
+export function navigate(to, { replace = false } = {}) {
+  const url = new URL(to, location.origin);
+  const target = url.pathname + url.search + url.hash;
+  if (replace) history.replaceState(null, '', target);
+  else if (target !== location.pathname + location.search + location.hash) history.pushState(null, '', target);
+  render();
 }
 
-function describe(status) {
-  if (status.complete === true) {
-    return ['Setup is complete. Sign in through the API (POST /api/auth/login).', 'ok'];
+function matchRoute(path) {
+  for (const r of ROUTES) {
+    const m = r.re.exec(path);
+    if (m) {
+      const params = {};
+      (r.keys || []).forEach((k, i) => { params[k] = m[i + 1]; });
+      return { route: r, params };
+    }
   }
-  const step = Number.isInteger(status.current_step) ? status.current_step : 1;
-  return [`Setup is not complete yet: the wizard is at step ${step} of 4. ` +
-          'Use the one-time setup password printed by the installer.', 'todo'];
+  return null;
 }
 
-async function loadStatus() {
+document.addEventListener('click', (e) => {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const a = e.target.closest('a[href]');
+  if (!a || a.target || a.hasAttribute('download')) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin) return;
+  if (/^\/(api\/|health$|metrics$)/.test(url.pathname)) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search + url.hash);
+});
+
+window.addEventListener('popstate', () => render());
+
+onAuthProblem((err) => {
+  if (err.code === 'SETUP_REQUIRED') {
+    session.setup = null;
+    if (location.pathname !== '/setup') navigate('/setup', { replace: true });
+    return;
+  }
+  if (location.pathname === '/login' || location.pathname === '/setup' || redirecting) return;
+  redirecting = true;
+  session.user = null;
+  session.flash = err.code === 'SESSION_EXPIRED' ? err.message : 'Please sign in to continue.';
+  const next = location.pathname + location.search;
+  queueMicrotask(() => {
+    redirecting = false;
+    navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// guard
+
+async function loadSetupStatus() {
+  session.setup = await get('/api/setup/status', { noAuthRedirect: true });
+  return session.setup;
+}
+
+async function loadUser() {
   try {
-    const res = await fetch(STATUS_URL, {
-      headers: { Accept: 'application/json' },
-      credentials: 'same-origin',
-    });
-    const body = await res.json().catch(() => null);
-    if (!res.ok) {
-      const msg = body && body.error && body.error.message ? body.error.message : res.statusText;
-      show(`Could not read the setup status (HTTP ${res.status}: ${msg}).`, 'error');
-      return;
+    const r = await get('/api/auth/me', { noAuthRedirect: true });
+    session.user = r && r.user ? r.user : null;
+  } catch (e) {
+    if (e.status !== 401) throw e;
+    session.user = null;
+  }
+  return session.user;
+}
+
+/** Called by the login and setup views once they have a session. */
+export function setSession({ user, setupComplete }) {
+  if (user !== undefined) {
+    session.user = user;
+    navBuilt = false;
+  }
+  if (setupComplete !== undefined && session.setup) session.setup.complete = setupComplete;
+}
+
+export function takeFlash() {
+  const f = session.flash;
+  session.flash = '';
+  return f;
+}
+
+export function currentUser() {
+  return session.user;
+}
+
+export function isViewer() {
+  return session.user && session.user.role === 'viewer';
+}
+
+export async function logout() {
+  try {
+    await post('/api/auth/logout', undefined, { noAuthRedirect: true });
+  } catch {
+    // the cookie is cleared client-side by the server answer; ignore errors
+  }
+  session.user = null;
+  navBuilt = false;
+  session.flash = 'You have been signed out.';
+  navigate('/login', { replace: true });
+}
+
+// ---------------------------------------------------------------------------
+// rendering
+
+function dispose() {
+  if (!current) return;
+  current.controller.abort();
+  for (const fn of current.cleanups.splice(0)) {
+    try {
+      fn();
+    } catch (e) {
+      console.warn('cleanup failed', e);
     }
-    if (body === null || typeof body !== 'object') {
-      show('Could not read the setup status (the answer was not JSON).', 'error');
-      return;
+  }
+  current = null;
+}
+
+function errorView(container, err, retry) {
+  const missing = err && err.missing;
+  mount(container,
+    h('div', { class: 'page-head' }, h('div', { class: 'page-title' },
+      h('h1', { id: 'page-title', tabindex: '-1' }, missing ? 'Not available yet' : 'Something went wrong'))),
+    notice(missing ? 'warn' : 'error',
+      missing ? 'This part of wgpilot is not available on this server yet.' : 'The page could not be loaded.',
+      err && err.message ? err.message : String(err),
+      err && err.requestId ? ` Request id: ${err.requestId}.` : ''),
+    h('p', null, button('Try again', retry, { kind: 'primary' })));
+}
+
+async function render() {
+  const seq = ++navSeq;
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  const query = new URLSearchParams(location.search);
+  dispose();
+  closeMenu();
+  mainEl.setAttribute('aria-busy', 'true');
+  delete mainEl.dataset.ready;
+
+  try {
+    if (!session.setup || !session.setup.complete) await loadSetupStatus();
+  } catch (e) {
+    if (seq !== navSeq) return;
+    setLayout(true);
+    errorView(mainEl, e, () => render());
+    mainEl.setAttribute('aria-busy', 'false');
+    return;
+  }
+  if (seq !== navSeq) return;
+
+  if (!session.setup.complete) {
+    if (path !== '/setup') {
+      history.replaceState(null, '', '/setup');
+      return render();
     }
-    const [text, kind] = describe(body);
-    show(text, kind);
-  } catch (err) {
-    show(`Could not reach the API (${err.message}).`, 'error');
+  } else if (path === '/setup') {
+    history.replaceState(null, '', '/');
+    return render();
+  }
+
+  const m = matchRoute(path);
+  if (session.setup.complete) {
+    if (session.user === null || session.user === undefined) {
+      try {
+        await loadUser();
+      } catch (e) {
+        if (seq !== navSeq) return;
+        setLayout(true);
+        errorView(mainEl, e, () => render());
+        mainEl.setAttribute('aria-busy', 'false');
+        return;
+      }
+      if (seq !== navSeq) return;
+    }
+    if (path === '/login' && session.user) {
+      const next = query.get('next');
+      history.replaceState(null, '', next && next.startsWith('/') && !next.startsWith('//') ? next : '/');
+      return render();
+    }
+    if (path !== '/login' && !session.user) {
+      const next = path === '/' ? '' : `?next=${encodeURIComponent(path + location.search)}`;
+      history.replaceState(null, '', `/login${next}`);
+      return render();
+    }
+  }
+
+  const route = m ? m.route : null;
+  setLayout(!route || route.bare);
+  if (route && !route.bare) updateNav();
+  document.title = `${route ? route.title : 'Not found'} · wgpilot`;
+
+  const controller = new AbortController();
+  const cleanups = [];
+  current = { controller, cleanups };
+  const container = h('div', { class: 'view' });
+  mount(mainEl, container);
+  if (!firstRender) window.scrollTo(0, 0);
+
+  const ctx = {
+    el: container,
+    params: m ? m.params : {},
+    query,
+    path,
+    user: session.user,
+    signal: controller.signal,
+    navigate,
+    setTitle(t) {
+      document.title = `${t} · wgpilot`;
+    },
+    onDispose(fn) {
+      if (controller.signal.aborted) fn();
+      else cleanups.push(fn);
+    },
+    isCurrent: () => seq === navSeq,
+    rerender: () => { if (seq === navSeq) render(); },
+  };
+
+  try {
+    if (!route) {
+      notFound(container);
+    } else {
+      const mod = await import(`./views/${route.view}.js`);
+      if (seq !== navSeq) return;
+      await mod.default(ctx);
+    }
+  } catch (e) {
+    if (seq !== navSeq || (e && e.name === 'AbortError')) return;
+    if (e && e.status === 401) return; // the auth handler redirects
+    if (!(e && e.status)) console.error(e);
+    errorView(container, e, () => render());
+  }
+  if (seq !== navSeq) return;
+  mainEl.setAttribute('aria-busy', 'false');
+  mainEl.dataset.ready = route ? route.view : 'notfound';
+  mainEl.dataset.readyAt = String(Math.round(performance.now()));
+  if (!firstRender) {
+    const t = container.querySelector('#page-title') || mainEl;
+    t.focus({ preventScroll: true });
+  }
+  firstRender = false;
+}
+
+function notFound(container) {
+  mount(container,
+    h('div', { class: 'page-head' }, h('div', { class: 'page-title' },
+      h('h1', { id: 'page-title', tabindex: '-1' }, 'Page not found'))),
+    notice('info', null, 'There is nothing at this address. ',
+      h('a', { href: '/' }, 'Go to the dashboard'), '.'));
+}
+
+// ---------------------------------------------------------------------------
+// layout: sidebar with the network list, top bar and menu on small screens
+
+let navBuilt = false;
+let navNetList = null;
+
+function setLayout(bare) {
+  document.body.classList.toggle('bare', bare);
+  topbarEl.hidden = bare;
+  sidebarEl.hidden = bare;
+  if (!bare && !navBuilt) buildNav();
+}
+
+function icon(name) {
+  return h('span', { class: ['nav-icon', name], 'aria-hidden': 'true' });
+}
+
+function buildNav() {
+  navBuilt = true;
+  const user = session.user || { username: '', role: '' };
+  navNetList = h('ul', { class: 'nav-sub', 'aria-label': 'Networks' });
+  const items = NAV.map(([href, label, ic]) => h('li', null,
+    h('a', { href, class: 'nav-link', dataset: { nav: href } }, icon(ic), h('span', null, label)),
+    href === '/networks' ? navNetList : null));
+  mount(sidebarEl,
+    h('a', { class: 'brand', href: '/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'wgpilot'),
+    h('ul', { class: 'nav-list' }, items),
+    h('div', { class: 'nav-foot' },
+      h('div', { class: 'nav-user' },
+        h('span', { class: 'avatar', 'aria-hidden': 'true' }, (user.username || '?').charAt(0).toUpperCase()),
+        h('span', null, h('strong', { class: 'nav-username' }, user.username),
+          h('span', { class: 'muted nav-role' }, user.role === 'viewer' ? 'viewer (read-only)' : user.role))),
+      h('a', { href: '/settings/account', class: 'nav-small' }, 'Change password'),
+      h('button', { type: 'button', class: 'btn btn-ghost btn-sm', onclick: () => logout() }, 'Sign out')));
+  refreshNavNetworks();
+}
+
+async function refreshNavNetworks(force) {
+  if (!navNetList) return;
+  try {
+    const list = await networks(force);
+    clear(navNetList);
+    for (const n of list.slice(0, 30)) {
+      navNetList.appendChild(h('li', null, h('a', {
+        href: `/networks/${n.id}`, class: 'nav-link nav-net', dataset: { nav: `/networks/${n.id}` },
+      }, statusDot(n.enabled, n.enabled ? 'enabled' : 'disabled'), h('span', { class: 'ellipsis' }, n.name))));
+    }
+    if (list.length > 30) {
+      navNetList.appendChild(h('li', null, h('a', { href: '/networks', class: 'nav-link nav-net muted' },
+        `${list.length - 30} more…`)));
+    }
+    updateNav();
+  } catch {
+    clear(navNetList); // the current view reports errors itself
   }
 }
 
-loadStatus();
+document.addEventListener('wgp:networks-changed', () => refreshNavNetworks(true));
+
+function updateNav() {
+  const path = location.pathname;
+  let best = null;
+  for (const a of sidebarEl.querySelectorAll('a[data-nav]')) {
+    const nav = a.dataset.nav;
+    const match = nav === '/' ? (path === '/' || path === '/dashboard')
+      : (path === nav || path.startsWith(`${nav}/`));
+    if (match && (!best || nav.length > best.dataset.nav.length)) best = a;
+    a.removeAttribute('aria-current');
+  }
+  if (best) best.setAttribute('aria-current', 'page');
+}
+
+// menu on small screens
+const menuBtn = document.getElementById('menu-button');
+const scrim = document.getElementById('scrim');
+
+function closeMenu() {
+  document.body.classList.remove('nav-open');
+  menuBtn.setAttribute('aria-expanded', 'false');
+  scrim.hidden = true;
+}
+
+menuBtn.addEventListener('click', () => {
+  const open = !document.body.classList.contains('nav-open');
+  document.body.classList.toggle('nav-open', open);
+  menuBtn.setAttribute('aria-expanded', String(open));
+  scrim.hidden = !open;
+  if (open) {
+    const first = sidebarEl.querySelector('a');
+    if (first) first.focus();
+  }
+});
+scrim.addEventListener('click', closeMenu);
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && document.body.classList.contains('nav-open')) {
+    closeMenu();
+    menuBtn.focus();
+  }
+});
+
+window.addEventListener('unhandledrejection', (e) => {
+  const err = e.reason;
+  if (err && err.name === 'ApiError') {
+    e.preventDefault();
+    if (err.status !== 401) toast(err.message, 'error');
+  }
+});
+
+render();

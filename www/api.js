@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+// fetch wrapper for the wgpilot API (api.md).  The session lives in an
+// HttpOnly cookie: credentials 'same-origin', never a token in storage.
+// Every failure becomes an ApiError whose message is a readable sentence.
+
+const FRIENDLY = {
+  UNAUTHORIZED: 'Please sign in to continue.',
+  SESSION_EXPIRED: 'Your session has expired. Please sign in again.',
+  INVALID_CREDENTIALS: 'Wrong username or password.',
+  INVALID_OTP: 'The one-time setup password is not correct.',
+  FORBIDDEN: 'You are not allowed to do this (your account is read-only or the request was refused).',
+  SETUP_REQUIRED: 'The first-run setup has not been completed yet.',
+  SETUP_ALREADY_COMPLETE: 'Setup has already been completed.',
+  STEP_ORDER_VIOLATION: 'An earlier setup step has not been completed yet.',
+  SUBNET_CONFLICT: 'This subnet overlaps the subnet of another network.',
+  PORT_IN_USE: 'This UDP port is already used by another network.',
+  IP_POOL_EXHAUSTED: 'The network has no free addresses left for another peer.',
+  PEER_ALREADY_EXISTS: 'A peer with this public key already exists in the network.',
+  BRIDGE_ALREADY_EXISTS: 'These two networks are already bridged.',
+  BRIDGE_SELF_REFERENCE: 'A network cannot be bridged with itself.',
+  PEER_CONFIG_UNAVAILABLE: 'This peer was imported without its private key, so its configuration cannot be shown.',
+  RECONCILER_UNAVAILABLE: 'The WireGuard service (reconciler) is not answering. Try again in a moment.',
+  WG_MODULE_NOT_LOADED: 'WireGuard is not available on the server.',
+  CAPABILITY_MISSING: 'The server lacks the permission to configure network interfaces.',
+  NFTABLES_UNAVAILABLE: 'The server cannot program its firewall (nftables).',
+  INTERFACE_CREATE_FAILED: 'The server could not create the WireGuard interface.',
+  INTERFACE_UP_FAILED: 'The server could not bring the WireGuard interface up.',
+  WG_PEER_ADD_FAILED: 'The server could not add the peer to WireGuard.',
+  DATABASE_CORRUPTED: 'The server database is damaged.',
+  METHOD_NOT_ALLOWED: 'The server does not accept this request.',
+};
+
+export class ApiError extends Error {
+  constructor({ status, code, message, fields, requestId, retryAfter, path, method }) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.fields = fields || [];
+    this.requestId = requestId || '';
+    this.retryAfter = retryAfter;
+    this.path = path;
+    this.method = method;
+  }
+
+  /** The endpoint is not there (yet): 404 NOT_FOUND for an unknown route, or 501. */
+  get missing() {
+    return (this.status === 404 && this.code === 'NOT_FOUND') || this.status === 501;
+  }
+}
+
+let authHandler = null;
+
+/** app.js registers what happens on 401 (→ /login) and SETUP_REQUIRED (→ /setup). */
+export function onAuthProblem(fn) {
+  authHandler = fn;
+}
+
+function describe(status, code, serverMessage, retryAfter, path, method) {
+  if (code === 'RATE_LIMITED') {
+    const s = retryAfter || 60;
+    return `Too many attempts. Please wait ${s} seconds before trying again.`;
+  }
+  if (code === 'VALIDATION_ERROR' && status === 413) {
+    return 'The upload is too large for the server.';
+  }
+  if (code === 'VALIDATION_ERROR' && (!serverMessage || serverMessage === 'validation failed')) {
+    return 'Some values are not valid.';
+  }
+  if ((status === 404 && code === 'NOT_FOUND') || status === 501) {
+    return `This server does not offer this function yet (${method} ${path.split('?')[0]} answered ${status} ${code || ''}).`.replace(' )', ')');
+  }
+  const friendly = FRIENDLY[code];
+  if (friendly && serverMessage && !friendly.toLowerCase().includes(serverMessage.toLowerCase())) {
+    // The server's message carries specifics (which network, which port).
+    return `${friendly} (${serverMessage})`;
+  }
+  if (friendly) return friendly;
+  if (serverMessage) {
+    return serverMessage.charAt(0).toUpperCase() + serverMessage.slice(1) + (/[.!?]$/.test(serverMessage) ? '' : '.');
+  }
+  return `The server answered ${status}${code ? ` ${code}` : ''}.`;
+}
+
+/**
+ * request(method, path, {body, raw, as, signal, noAuthRedirect})
+ *   body  object → JSON; raw → sent as is (Blob, ArrayBuffer, File)
+ *   as    'json' (default) | 'text' | 'blob' | 'response'
+ * Resolves with the parsed body (null for 204); rejects with ApiError.
+ */
+export async function request(method, path, opts = {}) {
+  const headers = { Accept: opts.as === 'json' || !opts.as ? 'application/json' : '*/*' };
+  let body;
+  if (opts.raw !== undefined) {
+    body = opts.raw;
+    headers['Content-Type'] = 'application/octet-stream';
+  } else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['Content-Type'] = 'application/json';
+  }
+  let res;
+  try {
+    res = await fetch(path, {
+      method, headers, body, credentials: 'same-origin', cache: 'no-store', signal: opts.signal,
+    });
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw e;
+    throw new ApiError({
+      status: 0, code: 'NETWORK_ERROR', path, method,
+      message: 'Could not reach the wgpilot server. Check your connection and try again.',
+    });
+  }
+  if (res.ok) {
+    if (opts.as === 'response') return res;
+    if (res.status === 204) return null;
+    if (opts.as === 'text') return res.text();
+    if (opts.as === 'blob') return res.blob();
+    const text = await res.text();
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError({ status: res.status, code: 'BAD_RESPONSE', path, method,
+        message: 'The server sent an answer that could not be read.' });
+    }
+  }
+
+  let info = {};
+  try {
+    const j = await res.json();
+    if (j && typeof j === 'object' && j.error && typeof j.error === 'object') info = j.error;
+  } catch {
+    info = {};
+  }
+  const retryAfter = Number(res.headers.get('Retry-After')) || undefined;
+  const code = typeof info.code === 'string' ? info.code : '';
+  const err = new ApiError({
+    status: res.status,
+    code: code || (res.status >= 500 ? 'INTERNAL_ERROR' : `HTTP_${res.status}`),
+    message: describe(res.status, code, typeof info.message === 'string' ? info.message : res.statusText,
+      retryAfter, path, method),
+    fields: Array.isArray(info.fields) ? info.fields.filter((f) => f && typeof f.field === 'string') : [],
+    requestId: info.request_id || res.headers.get('X-Request-ID') || '',
+    retryAfter,
+    path,
+    method,
+  });
+  if (!opts.noAuthRedirect && authHandler &&
+      (res.status === 401 || (res.status === 403 && code === 'SETUP_REQUIRED'))) {
+    authHandler(err);
+  }
+  throw err;
+}
+
+export const get = (path, opts) => request('GET', path, opts);
+export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
+export const put = (path, body, opts = {}) => request('PUT', path, { ...opts, body });
+export const del = (path, opts) => request('DELETE', path, opts);
+
+/** The file name of a Content-Disposition header, else fallback. */
+export function filenameOf(res, fallback) {
+  const cd = res.headers.get('Content-Disposition') || '';
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+  if (!m) return fallback;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
+
+// A tiny shared cache of the network list (sidebar, dashboard, forms).
+let networksPromise = null;
+let networksAt = 0;
+
+export function networks(force = false) {
+  if (force || !networksPromise || Date.now() - networksAt > 3000) {
+    networksAt = Date.now();
+    networksPromise = get('/api/networks').catch((e) => {
+      networksPromise = null;
+      throw e;
+    });
+  }
+  return networksPromise;
+}
+
+export function networksChanged() {
+  networksPromise = null;
+  document.dispatchEvent(new CustomEvent('wgp:networks-changed'));
+}
