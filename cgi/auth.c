@@ -15,7 +15,7 @@
 
 enum sql {
 	SQL_KEY_LOOKUP, SQL_KEY_USED, SQL_USER_BY_NAME, SQL_USER_BY_ID, SQL_USER_REHASH,
-	SQL_RL_COUNT, SQL_RL_ADD, SQL__MAX
+	SQL_RL_COUNT, SQL_RL_ADD, SQL_SESSION_USER, SQL__MAX
 };
 
 static const char *const sqls[SQL__MAX] = {
@@ -27,6 +27,7 @@ static const char *const sqls[SQL__MAX] = {
 	[SQL_USER_REHASH] = "UPDATE users SET password_hash = ?, updated_at = unixepoch() WHERE id = ?",
 	[SQL_RL_COUNT] = "SELECT COUNT(*), MIN(ts) FROM login_attempts WHERE ip = ? AND ts > ?",
 	[SQL_RL_ADD] = "INSERT INTO login_attempts(ip, ts) VALUES (?, ?)",
+	[SQL_SESSION_USER] = "SELECT username, role, updated_at FROM users WHERE id = ?",
 };
 
 static void copy(char *dst, size_t n, const unsigned char *src)
@@ -96,6 +97,25 @@ static int cookie_get(struct req *r, const char *name, char *out, size_t outsz)
 	return -1;
 }
 
+static int session_user(struct req *r, const struct jwt_claims *c)
+{
+	sqlite3_stmt *st;
+	int rc, ok = 0;
+
+	if (db_prepare(r->app->db, sqls[SQL_SESSION_USER], &st) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->sub);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 2) <= c->iat) {
+		r->user.id = c->sub;
+		copy(r->user.username, sizeof r->user.username, sqlite3_column_text(st, 0));
+		copy(r->user.role, sizeof r->user.role, sqlite3_column_text(st, 1));
+		ok = 1;
+	}
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
 int auth_require(struct req *r)
 {
 	const char *authz = FCGX_GetParam("HTTP_AUTHORIZATION", r->fcgx->envp);
@@ -120,9 +140,13 @@ int auth_require(struct req *r)
 		resp_error(r, 401, "SESSION_EXPIRED", "session invalid or expired");
 		return -1;
 	}
-	r->user.id = c.sub;
-	snprintf(r->user.username, sizeof r->user.username, "%s", c.username);
-	snprintf(r->user.role, sizeof r->user.role, "%s", c.role);
+	/* The token alone is not enough: the user must still exist, and a
+	 * password change (updated_at) ends every session issued before it.
+	 * The role comes from the DB, so a role change takes effect at once. */
+	if (session_user(r, &c) < 0) {
+		resp_error(r, 401, "SESSION_EXPIRED", "session invalid or expired");
+		return -1;
+	}
 	r->authed = true;
 	return 0;
 }

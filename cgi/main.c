@@ -57,15 +57,15 @@ static const struct route routes[] = {
 	{ "GET", "/api/networks/#/peers", peers_list, LVL_G },
 	{ "POST", "/api/networks/#/peers", peers_create, LVL_GW },
 	{ "GET", "/api/networks/#/peers/#", peers_get, LVL_G },
-	{ "GET", "/api/networks/#/peers/#/config", peers_config, LVL_GW },
-	{ "GET", "/api/networks/#/peers/#/qr", peers_qr, LVL_GW },
+	{ "GET", "/api/networks/#/peers/#/config", peers_config, LVL_ADM },     /* private key */
+	{ "GET", "/api/networks/#/peers/#/qr", peers_qr, LVL_ADM },
 	{ "GET", "/api/status", status_get, LVL_G },
 	/* routes: networks and peers (networks.c, peers.c) */
 	{ "PUT", "/api/networks/#", networks_update, LVL_GW },
 	{ "DELETE", "/api/networks/#", networks_delete, LVL_GW },
 	{ "POST", "/api/networks/#/enable", networks_enable, LVL_GW },
 	{ "POST", "/api/networks/#/disable", networks_disable, LVL_GW },
-	{ "GET", "/api/networks/#/export", networks_export, LVL_GW },
+	{ "GET", "/api/networks/#/export", networks_export, LVL_ADM },
 	{ "PUT", "/api/networks/#/peers/#", peers_update, LVL_GW },
 	{ "DELETE", "/api/networks/#/peers/#", peers_delete, LVL_GW },
 	{ "POST", "/api/networks/#/peers/#/enable", peers_enable, LVL_GW },
@@ -104,12 +104,29 @@ static const struct route routes[] = {
 	{ "POST", "/api/setup/import", setup_import, LVL_A },
 };
 
-static const char *const id_names[] = { "network", "peer" };
+/* What an id names, from the path segment before it ("/peers/#" -> peer),
+ * for the "invalid <thing> ID" message. */
+static const struct { const char *segment, *name; } id_names[] = {
+	{ "networks/", "network" }, { "peers/", "peer" }, { "bridges/", "bridge" },
+	{ "alerts/", "alert" }, { "users/", "user" }, { "api-keys/", "API key" },
+};
+
+static const char *id_name(const char *pattern_start, const char *hash)
+{
+	for (size_t i = 0; i < sizeof id_names / sizeof id_names[0]; i++) {
+		size_t n = strlen(id_names[i].segment);
+
+		if ((size_t)(hash - pattern_start) >= n && strncmp(hash - n, id_names[i].segment, n) == 0)
+			return id_names[i].name;
+	}
+	return "resource";
+}
 
 /* Matches path against pattern, collecting ids. 1 match, 0 no match,
  * -1 matched the shape but an id is not decimal (message in bad). */
 static int route_match(const char *pattern, const char *path, struct req *r, const char **bad)
 {
+	const char *start = pattern;
 	int nids = 0;
 
 	while (*pattern && *path) {
@@ -124,7 +141,8 @@ static int route_match(const char *pattern, const char *path, struct req *r, con
 			v = strtoll(path, &num_end, 10);
 			if (num_end != end || errno || v <= 0 || *path == '+' || *path == '-'
 			    || *path == ' ') {
-				*bad = id_names[nids < 2 ? nids : 1];
+				if (!*bad)
+					*bad = id_name(start, pattern);
 				v = -1;
 			}
 			if (nids < 2)

@@ -271,6 +271,7 @@ static const struct {
 #define HDR_LEN NLMSG_ALIGN(sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg))
 #define TYPE_IPADDR 7           /* nft's datatype ipv4_addr, for `nft list` */
 #define TYPE_IFNAME 41          /* nft's datatype ifname */
+#define BYTEORDER_HOST 1        /* nft's byteorder enum, in set userdata */
 
 struct batch {
 	char *buf;
@@ -667,6 +668,14 @@ static void nft_put_ifname_set(struct batch *b, char name[16], uint32_t *id,
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IFNAME);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, IFNAMSIZ);
+	/* Tells `nft list` the keys are host-order strings (it would byte-swap
+	 * them for display otherwise); the kernel compares raw bytes either way. */
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(16);
+	if (!ud || !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, BYTEORDER_HOST)
+	    || nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+				  nftnl_udata_buf_len(ud)) < 0)
+		nft_fail(b, -ENOMEM);
+	nftnl_udata_buf_free(ud);
 	if ((nlh = nft_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, MSG_MAX))) {
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		nft_msg_end(b, nlh);

@@ -70,7 +70,7 @@ like "$(grep -c reconcile_missing_interface "$dir/rec.log")" '^[1-9]' "logged re
 nft_table=$(nft list table ip wgpilot 2>&1 || true)
 like "$nft_table" "udp dport 51820 accept" "firewall: the network's port is open in table ip wgpilot"
 like "$nft_table" "hook input priority filter" "firewall: input base chain"
-like "$nft_table" 'iifname \{ "wg0" \} oifname \{ "wg0" \} drop' "firewall: managed-to-managed traffic not accepted above is dropped (isolation)"
+like "$nft_table" 'iifname [^\n]*"wg0"[^\n]* oifname [^\n]*"wg0"[^\n]* drop' "firewall: managed-to-managed traffic not accepted above is dropped (isolation)"
 
 # --- drift ---------------------------------------------------------------------------------
 victim=$(db_keys 1 | head -n 1)

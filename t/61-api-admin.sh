@@ -210,6 +210,8 @@ is "$(sql "SELECT COUNT(*) FROM users WHERE id=$admin2_id")" 0 "user row gone"
 is "$(sql "SELECT COUNT(*) FROM api_keys WHERE user_id=$admin2_id")" 0 "the user's API keys went with it"
 req "key=$a2key" GET /api/networks
 expect 401 UNAUTHORIZED "the deleted user's key no longer works"
+req admin2 GET /api/networks
+expect 401 SESSION_EXPIRED "the deleted user's session cookie no longer works"
 is "$(audit_since)" "user.deleted user:$admin2_id" "user.deleted audited"
 
 # --- the viewer's session ------------------------------------------------------------------------
@@ -656,6 +658,8 @@ req viewer PUT /api/auth/password "$(pw wrong-pass-1 long-enough-2)"
 is "$(json_get "$API_BODY" '$.error.message')" "invalid current password" "message of a wrong current password"
 bad anon PUT /api/auth/password "$(pw viewer-pass-1 long-enough-2)" 401 UNAUTHORIZED "password change needs a session"
 audit_mark
+cp "$dir/viewer.jar" "$dir/viewer-old.jar"     # another browser of the same user
+sleep 1                                         # sessions are dated in whole seconds
 req viewer PUT /api/auth/password "$(pw viewer-pass-1 new-viewer-pass-2)"
 status 200 "viewer changes their password"
 is "$(json_get "$API_BODY" '$.status')" "password changed" "answer"
@@ -668,6 +672,10 @@ req viewer POST /api/auth/login '{"username":"viewer1","password":"viewer-pass-1
 expect 401 INVALID_CREDENTIALS "the old password no longer works"
 req viewer POST /api/auth/login '{"username":"viewer1","password":"new-viewer-pass-2"}'
 status 200 "the new one does"
+req viewer-old GET /api/auth/me
+expect 401 SESSION_EXPIRED "a password change ends the user's other sessions"
+req viewer GET /api/auth/me
+status 200 "the session issued after the change works"
 
 # --- the reconciler down: bridge changes are refused or undone ------------------------------------
 rec_pid=$(cat "$state/run/reconciler.pid")

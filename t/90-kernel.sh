@@ -17,11 +17,13 @@
 #   package, fetched with `apt-get download` and extracted (not installed)
 #   an installed PREEMPT_RT kernel (slow here, see pick_kernel)
 # SKIP only when no kernel can be had; missing qemu or busybox also SKIP
-# (CI installs qemu-system-x86, busybox-static and linux-image-amd64).
+# (CI needs qemu-system-x86, busybox-static, cpio and kmod; without an
+# installed linux-image-amd64 the kernel is fetched as above).
 set -euo pipefail
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd -P)}/t/lib.sh"
 
+[ "$(uname -m)" = x86_64 ] || skip_all "needs an x86_64 host: the guest runs kwg-test as built here"
 PATH=$PATH:/usr/sbin:/sbin
 need_cmd qemu-system-x86_64 busybox cpio gzip timeout ldd modinfo
 KWG=$top_builddir/t/kernel/kwg-test

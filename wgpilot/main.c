@@ -12,6 +12,12 @@
 #include "log.h"
 #include "startup.h"
 
+/* Command flags, to refuse those a command does not take. */
+enum {
+	F_ADMIN_PASS = 1 << 0, F_NETWORK = 1 << 1, F_PEER = 1 << 2, F_JSON = 1 << 3,
+	F_ONCE = 1 << 4, F_OUTPUT = 1 << 5,
+};
+
 static void usage(FILE *to)
 {
 	fputs("usage: wgpilot [--config FILE] [--data-dir DIR] [--log-level LEVEL] [--dev-mode]\n"
@@ -25,7 +31,19 @@ static void usage(FILE *to)
 	      "  status [--json]              live interfaces and peers (from the reconciler)\n"
 	      "  reconcile [--network ID [--peer ID]]\n"
 	      "                               make the kernel match the database now\n"
-	      "  version                      print version, commit and build date\n", to);
+	      "  backup [--output PATH | PATH]\n"
+	      "                               consistent copy of the database (VACUUM INTO)\n"
+	      "  restore FILE                 replace the database with a verified backup\n"
+	      "  diagnose [--json]            offline checks, each problem with its fix\n"
+	      "  version                      print version, commit and build date\n"
+	      "\n"
+	      "cron jobs (each runs once at a time; a second start is a logged no-op):\n"
+	      "  snapshot [--once]            sample peer transfer and state, then alerts; without\n"
+	      "                               --once samples again at second 30 of the minute\n"
+	      "  compact                      thin the snapshot history (hourly, daily, retention)\n"
+	      "  expire                       disable peers past their expiry\n"
+	      "  gc                           purge login attempts, trim the stored log lines,\n"
+	      "                               refresh the detected public IP daily\n", to);
 }
 
 static int cmd_version(void)
@@ -86,8 +104,9 @@ int cmd_migrate(struct cli *c)
 	return 0;
 }
 
-/* Global flags and init's --admin-pass, before or after the command. */
-static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cli *c)
+/* Global flags and the commands' flags, before or after the command. */
+static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cli *c,
+		       unsigned *given)
 {
 	static const struct option opts[] = {
 		STARTUP_OPTIONS,
@@ -95,6 +114,8 @@ static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cl
 		{ "network", required_argument, NULL, 'n' },
 		{ "peer", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "output", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -104,18 +125,27 @@ static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cl
 		if (startup_flag(f, opt, optarg))
 			continue;
 		switch (opt) {
-		case 'p': c->admin_pass = optarg; break;
+		case 'p': c->admin_pass = optarg; *given |= F_ADMIN_PASS; break;
 		case 'n':
 			c->network_id = strtoll(optarg, NULL, 10);
 			if (c->network_id <= 0)
 				return -1;
+			*given |= F_NETWORK;
 			break;
 		case 'P':
 			c->peer_id = strtoll(optarg, NULL, 10);
 			if (c->peer_id <= 0)
 				return -1;
+			*given |= F_PEER;
 			break;
-		case 'j': c->json = 1; break;
+		case 'j': c->json = 1; *given |= F_JSON; break;
+		case 'o': c->once = 1; *given |= F_ONCE; break;
+		case 'O':
+			if (!*optarg)
+				return -1;
+			c->output = optarg;
+			*given |= F_OUTPUT;
+			break;
 		case 'h': return 1;
 		default: return -1;
 		}
@@ -123,49 +153,103 @@ static int parse_flags(int argc, char **argv, struct startup_flags *f, struct cl
 	return 0;
 }
 
+static int run_init(struct cli *c, char **args) { return cmd_init(c); }
+static int run_migrate(struct cli *c, char **args) { return cmd_migrate(c); }
+static int run_status(struct cli *c, char **args) { return cmd_status(c, c->json); }
+static int run_reconcile(struct cli *c, char **args) { return cmd_reconcile(c, c->network_id, c->peer_id); }
+static int run_snapshot(struct cli *c, char **args) { return cmd_snapshot(c, c->once); }
+static int run_compact(struct cli *c, char **args) { return cmd_compact(c); }
+static int run_expire(struct cli *c, char **args) { return cmd_expire(c); }
+static int run_gc(struct cli *c, char **args) { return cmd_gc(c); }
+static int run_diagnose(struct cli *c, char **args) { return cmd_diagnose(c, c->json); }
+static int run_restore(struct cli *c, char **args) { return cmd_restore(c, args[0]); }
+
+static int run_backup(struct cli *c, char **args)
+{
+	if (c->output && args[0])
+		return -2;      /* one output path, not two */
+	return cmd_backup(c, c->output ? c->output : args[0]);
+}
+
+/* The commands after configuration loading: flags each accepts, and how
+ * many positional arguments. */
+static const struct command {
+	const char *name;
+	int (*fn)(struct cli *c, char **args);
+	unsigned flags;
+	int min_args, max_args;
+} commands[] = {
+	{ "init", run_init, F_ADMIN_PASS, 0, 0 },
+	{ "migrate", run_migrate, 0, 0, 0 },
+	{ "status", run_status, F_JSON, 0, 0 },
+	{ "reconcile", run_reconcile, F_NETWORK | F_PEER, 0, 0 },
+	{ "snapshot", run_snapshot, F_ONCE, 0, 0 },
+	{ "compact", run_compact, 0, 0, 0 },
+	{ "expire", run_expire, 0, 0, 0 },
+	{ "gc", run_gc, 0, 0, 0 },
+	{ "backup", run_backup, F_OUTPUT, 0, 1 },
+	{ "restore", run_restore, 0, 1, 1 },
+	{ "diagnose", run_diagnose, F_JSON, 0, 0 },
+};
+
 int main(int argc, char **argv)
 {
 	static struct cli c;
 	struct startup_flags flags = STARTUP_FLAGS_INIT;
 	struct config_errors errs = { .n = 0 };
-	const char *cmd;
-	int loaded, rc;
+	const struct command *cmd = NULL;
+	char *args[2] = { NULL, NULL };
+	unsigned given = 0;
+	const char *name;
+	int loaded, rc, nargs = 0;
 
-	if ((rc = parse_flags(argc, argv, &flags, &c)) != 0 || optind >= argc) {
+	if ((rc = parse_flags(argc, argv, &flags, &c, &given)) != 0 || optind >= argc) {
 		usage(rc > 0 ? stdout : stderr);
 		return rc > 0 ? 0 : 2;
 	}
-	cmd = argv[optind++];
-	if ((rc = parse_flags(argc, argv, &flags, &c)) != 0) {
-		usage(rc > 0 ? stdout : stderr);
-		return rc > 0 ? 0 : 2;
+	name = argv[optind++];
+	/* Positional arguments may sit between flags. */
+	while (optind <= argc) {
+		if ((rc = parse_flags(argc, argv, &flags, &c, &given)) != 0) {
+			usage(rc > 0 ? stdout : stderr);
+			return rc > 0 ? 0 : 2;
+		}
+		if (optind == argc)
+			break;
+		if (nargs == 2) {
+			usage(stderr);
+			return 2;
+		}
+		args[nargs++] = argv[optind++];
 	}
-	if (strcmp(cmd, "version") == 0 && optind == argc)
+	if (strcmp(name, "version") == 0 && nargs == 0 && given == 0)
 		return cmd_version();
 	loaded = config_load(&c.cfg, flags.config, flags.data_dir, flags.log_level, flags.dev_mode, &errs);
-	if (strcmp(cmd, "config") == 0 && optind + 1 == argc && strcmp(argv[optind], "check") == 0)
+	if (strcmp(name, "config") == 0 && nargs == 1 && strcmp(args[0], "check") == 0 && given == 0)
 		return cmd_config_check(&c, &errs);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd && strcmp(name, "version") != 0 && strcmp(name, "config") != 0) {
+		fprintf(stderr, "wgpilot: unknown command '%s'\n", name);
+		usage(stderr);
+		return 2;
+	}
+	if (!cmd || (given & ~cmd->flags) || nargs < cmd->min_args || nargs > cmd->max_args
+	    || (c.peer_id && !c.network_id)) {
+		usage(stderr);
+		return 2;
+	}
 	if (loaded < 0) {
 		startup_print_errors("wgpilot", &c.cfg, &errs);
 		return 1;
 	}
 	log_setup(log_level_parse(c.cfg.log_level) < 0 ? LOG_INFO : log_level_parse(c.cfg.log_level),
 		  strcmp(c.cfg.log_format, "text") != 0);
-	if (optind != argc || (c.admin_pass && strcmp(cmd, "init") != 0)
-	    || ((c.network_id || c.peer_id) && strcmp(cmd, "reconcile") != 0)
-	    || (c.peer_id && !c.network_id) || (c.json && strcmp(cmd, "status") != 0)) {
+	rc = cmd->fn(&c, args);
+	if (rc == -2) {
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(cmd, "init") == 0)
-		return cmd_init(&c);
-	if (strcmp(cmd, "migrate") == 0)
-		return cmd_migrate(&c);
-	if (strcmp(cmd, "reconcile") == 0)
-		return cmd_reconcile(&c, c.network_id, c.peer_id);
-	if (strcmp(cmd, "status") == 0)
-		return cmd_status(&c, c.json);
-	fprintf(stderr, "wgpilot: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	return rc;
 }

@@ -280,9 +280,10 @@ async function render() {
   mainEl.setAttribute('aria-busy', 'false');
   mainEl.dataset.ready = route ? route.view : 'notfound';
   mainEl.dataset.readyAt = String(Math.round(performance.now()));
-  if (!firstRender) {
-    const t = container.querySelector('#page-title') || mainEl;
-    t.focus({ preventScroll: true });
+  if (!container.contains(document.activeElement) && !document.querySelector('dialog[open]')) {
+    const auto = container.querySelector('[autofocus]');
+    const t = auto || (firstRender ? null : container.querySelector('#page-title') || mainEl);
+    if (t) t.focus({ preventScroll: true });
   }
   firstRender = false;
 }
