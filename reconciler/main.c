@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "db.h"
 #include "log.h"
+#include "nl-wg.h"
 #include "reconciler.h"
 #include "startup.h"
 
@@ -46,10 +47,17 @@ static const struct wg_backend *pick_backend(struct rec *r)
 {
 	const char *b = r->cfg.rec_backend;
 
+	/* auto: the kernel's WireGuard when it has one (asking may load the
+	 * module), else the userspace implementation. */
+	if (strcmp(b, "userspace") != 0 && nlwg_available()) {
+		log_info("main", "wireguard_detection", json_pack("{s:s,s:s}", "backend", "kernel",
+			 "device_type", nlwg_backend()->device_type));
+		return nlwg_backend();
+	}
 	if (strcmp(b, "kernel") == 0) {
-		log_error("main", "wireguard_detection", json_pack("{s:s,s:s}", "backend", "kernel",
-			  "error", "the kernel backend is not available in this build",
-			  "hint", "set reconciler.backend: userspace or auto"));
+		log_error("main", "wireguard_detection", json_pack("{s:s,s:s,s:s}", "backend", "kernel",
+			  "error", "the kernel has no WireGuard (generic netlink family \"wireguard\")",
+			  "hint", "modprobe wireguard (Linux >= 5.6), or set reconciler.backend: userspace"));
 		return NULL;
 	}
 	if (!r->cfg.rec_userspace_binary[0]) {
