@@ -27,7 +27,14 @@ fi
 
 mount -t tmpfs tmpfs /var/run/wireguard 2>/dev/null || { mkdir -p /var/run/wireguard; mount -t tmpfs tmpfs /var/run/wireguard; }
 work=$(mktemp -d /tmp/wgp-bench.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; pkill -f "wireguard-go -f wg(ref|)0" 2>/dev/null; rm -rf "$work"' EXIT
+kill_ours() {   # wireguard-go processes of this network namespace only
+	local me p
+	me=$(readlink /proc/self/ns/net)
+	for p in $(pgrep -f "wireguard-go -f" || true); do
+		[ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$me" ] || kill "$p" 2>/dev/null || true
+	done
+}
+trap 'kill $(jobs -p) 2>/dev/null; kill_ours; rm -rf "$work"' EXIT
 WGP=$top_builddir/wgpilot/wgpilot
 REC=$top_builddir/reconciler/wgpilot-reconciler
 GEN=$top_builddir/bench/gen-peers

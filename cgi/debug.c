@@ -161,7 +161,7 @@ static json_t *table_counts(sqlite3 *db)
 	return out;
 }
 
-static json_t *interfaces_json(struct req *r, const struct network *v, size_t n, json_t *ifaces)
+static json_t *interfaces_json(const struct network *v, size_t n, json_t *ifaces)
 {
 	json_t *out = json_array();
 	long long now = (long long)time(NULL);
@@ -180,7 +180,6 @@ static json_t *interfaces_json(struct req *r, const struct network *v, size_t n,
 			"state", !v[i].enabled ? "disabled" : ops_iface_up(ifaces, &v[i]) ? "up" : "down",
 			"peer_count", v[i].peer_count, "peers_online", online));
 	}
-	(void)r;
 	return out;
 }
 
@@ -217,7 +216,7 @@ void debug_info(struct req *r)
 		      "uid", (int)getuid(), "gid", (int)getgid(), "rss_mb", (json_int_t)ops_rss_mb(),
 		      "sqlite_version", sqlite3_libversion(), "jansson_version", JANSSON_VERSION,
 		      "reconciler_up", ping.up, "backend", ping.up ? ping.backend : "unavailable",
-		      "wireguard", "interfaces", interfaces_json(r, v, n, ifaces),
+		      "wireguard", "interfaces", interfaces_json(v, n, ifaces),
 		      "database", "path", r->app->cfg.db_path, "tables", table_counts(r->app->db));
 	json_decref(ifaces);
 	networks_free(v, n);

@@ -107,7 +107,9 @@ static int put(struct req *r, const char *s, size_t len)
 /* Waits until deadline (monotonic seconds). -1 when nginx closed the
  * connection (the client went away) or the process stops. libfcgi has no
  * call for this; its request keeps the connection in ipcFd. Only hang-ups
- * count: unread input (the empty stdin record) must not end the stream. */
+ * count: unread input (the empty stdin record) must not end the stream.
+ * Only stop signals have handlers here (STOP_SIGNAL in the SSE process,
+ * SIGTERM/SIGINT in a plain worker), so an interrupted poll means: stop. */
 static int wait_tick(struct req *r, long long deadline)
 {
 	for (long long left; (left = deadline - mono_sec()) > 0; ) {
@@ -119,7 +121,7 @@ static int wait_tick(struct req *r, long long deadline)
 		n = poll(&p, 1, (int)(left > 1 ? 1000 : left * 1000));
 		if (n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
 			return -1;
-		if (n < 0 && errno != EINTR)
+		if (n < 0)
 			return -1;
 	}
 	return sse_stopping ? -1 : 0;

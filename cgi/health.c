@@ -157,51 +157,54 @@ struct counters {
 	uint64_t n[N_METHODS][N_STATUS];
 };
 
+/* Mapped once per process (threads share it); NULL when unavailable. */
 static struct counters *counters;
-static pthread_once_t counters_once = PTHREAD_ONCE_INIT;
-static char counters_path[4200];
+static bool counters_tried;
+static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void counters_map(void)
+static void counters_map(const char *data_dir)
 {
-	struct counters *c;
-	int fd = open(counters_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	char path[4200];
+	struct counters *c = MAP_FAILED;
+	uint64_t zero = 0;
+	int fd, err = 0;
 
-	if (fd < 0)
-		goto fail;
-	/* Idempotent: a second process extends nothing and zeroes nothing. */
-	if (ftruncate(fd, sizeof *c) < 0) {
+	snprintf(path, sizeof path, "%s/http-requests.counters", data_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/* ftruncate to the same size changes nothing: safe in every process. */
+	if (fd < 0 || ftruncate(fd, sizeof *c) < 0
+	    || (c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		err = errno;
+	if (fd >= 0)
 		close(fd);
-		goto fail;
-	}
-	c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (c == MAP_FAILED)
-		goto fail;
-	if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != COUNTERS_MAGIC) {
-		uint64_t zero = 0;
-		/* A fresh (all-zero) file is claimed once; anything else is a foreign
-		 * layout and left alone (counting stays off). */
-		if (!__atomic_compare_exchange_n(&c->magic, &zero, COUNTERS_MAGIC, false,
+	/* A fresh (all-zero) file is claimed once; another layout is left
+	 * alone and counting stays off. */
+	if (!err && !__atomic_compare_exchange_n(&c->magic, &zero, COUNTERS_MAGIC, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
-		    && zero != COUNTERS_MAGIC) {
-			munmap(c, sizeof *c);
-			goto fail;
-		}
+	    && zero != COUNTERS_MAGIC)
+		err = EPROTO;
+	if (!err) {
+		counters = c;
+		return;
 	}
-	counters = c;
-	return;
-fail:
-	log_warn("handler", "http_counters_unavailable", json_pack("{s:s,s:s}", "path", counters_path,
-		 "error", strerror(errno)));
+	if (c != MAP_FAILED)
+		munmap(c, sizeof *c);
+	log_warn("handler", "http_counters_unavailable", json_pack("{s:s,s:s}", "path", path,
+		 "error", strerror(err)));
 }
 
 static struct counters *counters_get(const struct app *app)
 {
-	if (!counters_path[0])
-		snprintf(counters_path, sizeof counters_path, "%s/http-requests.counters",
-			 app->cfg.data_dir);
-	pthread_once(&counters_once, counters_map);
-	return counters;
+	struct counters *c;
+
+	pthread_mutex_lock(&counters_lock);
+	if (!counters_tried) {
+		counters_tried = true;
+		counters_map(app->cfg.data_dir);
+	}
+	c = counters;
+	pthread_mutex_unlock(&counters_lock);
+	return c;
 }
 
 void metrics_http_count(struct req *r)

@@ -122,6 +122,9 @@ static const char *id_name(const char *pattern_start, const char *hash)
 	return "resource";
 }
 
+/* --sse-threads: this process serves the events route only. */
+static bool sse_only;
+
 /* Matches path against pattern, collecting ids. 1 match, 0 no match,
  * -1 matched the shape but an id is not decimal (message in bad). */
 static int route_match(const char *pattern, const char *path, struct req *r, const char **bad)
@@ -254,7 +257,11 @@ static void dispatch(struct req *r)
 
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		const char *bad = NULL;
-		int m = route_match(routes[i].pattern, r->path, r, &bad);
+		int m;
+
+		if (sse_only && routes[i].fn != events_stream)
+			continue;
+		m = route_match(routes[i].pattern, r->path, r, &bad);
 
 		if (m == 0)
 			continue;
@@ -266,7 +273,9 @@ static void dispatch(struct req *r)
 			shape = &routes[i];
 			continue;
 		}
-		if (check_level(r, routes[i].level) < 0 || read_body(r) < 0)
+		/* restore streams its body (up to 64 MiB, not JSON) itself */
+		if (check_level(r, routes[i].level) < 0
+		    || (routes[i].fn != system_restore && read_body(r) < 0))
 			return;
 		routes[i].fn(r);
 		if (!r->responded)
@@ -380,6 +389,23 @@ static int app_open(struct app *app)
 	return 0;
 }
 
+/* One accepted request, up to (not including) FCGX_Finish_r. */
+static void handle_request(struct app *app, FCGX_Request *f)
+{
+	struct timespec t0;
+	struct req r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	req_init(&r, app, f);
+	dispatch(&r);
+	access_log(&r, &t0);
+	metrics_http_count(&r);
+	if (r.body) {
+		sodium_memzero(r.body, r.body_len);     /* may hold passwords */
+		free(r.body);
+	}
+}
+
 /* The accept loop of one worker process. */
 static int serve(struct app *app, int sock)
 {
@@ -387,20 +413,12 @@ static int serve(struct app *app, int sock)
 
 	if (app_open(app) < 0)
 		return 1;
+	debug_log_install();
 	FCGX_InitRequest(&f, sock, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping && FCGX_Accept_r(&f) >= 0) {
-		struct timespec t0;
-		struct req r;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		req_init(&r, app, &f);
-		dispatch(&r);
-		access_log(&r, &t0);
-		if (r.body) {
-			sodium_memzero(r.body, r.body_len);     /* may hold passwords */
-			free(r.body);
-		}
+		handle_request(app, &f);
 		FCGX_Finish_r(&f);
+		debug_log_flush(app->db);       /* after the client has its answer */
 	}
 	db_close(app->db);
 	master_wipe(&app->keys);
@@ -457,7 +475,8 @@ static int supervise(struct app *app, int sock, int n)
 static void usage(FILE *to)
 {
 	fputs("usage: wgpilot-api.fcgi [--config FILE] [--data-dir DIR] [--log-level L]\n"
-	      "                        [--dev-mode] [--socket PATH --workers N]\n"
+	      "                        [--dev-mode] [--socket PATH [--workers N | --sse-threads N]]\n"
+	      "--sse-threads N serves only GET /api/networks/{id}/events, N streams at once.\n"
 	      "Without --socket it serves the FastCGI socket on fd 0 (spawn-fcgi).\n", to);
 }
 
@@ -467,12 +486,13 @@ int main(int argc, char **argv)
 		STARTUP_OPTIONS,
 		{ "socket", required_argument, NULL, 's' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "sse-threads", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct startup_flags flags = STARTUP_FLAGS_INIT;
 	const char *sock_path = NULL;
-	int workers = 2, opt, sock = 0;
+	int workers = 2, sse_threads = 0, opt, sock = 0;
 	static struct app app;
 	struct sigaction sa = { .sa_handler = on_term };
 
@@ -482,11 +502,13 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's': sock_path = optarg; break;
 		case 'w': workers = atoi(optarg); break;
+		case 'S': sse_threads = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || workers < 1 || workers > 64) {
+	if (optind != argc || workers < 1 || workers > 64 || sse_threads < 0 || sse_threads > 1024
+	    || (sse_threads > 0 && !sock_path)) {
 		usage(stderr);
 		return 2;
 	}
@@ -513,6 +535,14 @@ int main(int argc, char **argv)
 	if (sock < 0) {
 		log_error("main", "socket_failed", json_pack("{s:s}", "path", sock_path));
 		return 1;
+	}
+	if (sse_threads > 0) {
+		sse_only = true;
+		log_info("main", "sse_starting", json_pack("{s:s,s:i}", "socket", sock_path,
+							   "threads", sse_threads));
+		sock = events_serve(&app, sock, sse_threads, handle_request);
+		master_wipe(&app.keys);
+		return sock;
 	}
 	log_info("main", "api_started", json_pack("{s:s,s:i,s:i}", "socket", sock_path,
 						  "workers", workers, "pid", (int)getpid()));

@@ -19,13 +19,13 @@
 
 static json_t *network_json(const struct network *n, bool with_count)
 {
-	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b,s:b,s:I,s:I}",
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b,s:b,s:I,s:I,s:i}",
 			      "id", (json_int_t)n->id, "name", n->name, "interface", n->iface,
 			      "mode", n->mode, "subnet", n->subnet, "listen_port", n->listen_port,
 			      "public_key", n->public_key, "dns_servers", n->dns_servers,
 			      "nat_enabled", n->nat_enabled, "inter_peer_routing", n->inter_peer_routing,
 			      "enabled", n->enabled, "created_at", (json_int_t)n->created_at,
-			      "updated_at", (json_int_t)n->updated_at);
+			      "updated_at", (json_int_t)n->updated_at, "mtu", n->mtu);
 
 	if (o && with_count)
 		json_object_set_new(o, "peer_count", json_integer(n->peer_count));
@@ -173,7 +173,7 @@ void networks_get(struct req *r)
 	network_free(&n);
 }
 
-enum { NF_NAME, NF_MODE, NF_SUBNET, NF_PORT, NF_DNS, NF_NAT, NF_INTER, NF__MAX };
+enum { NF_NAME, NF_MODE, NF_SUBNET, NF_PORT, NF_DNS, NF_NAT, NF_INTER, NF_MTU, NF__MAX };
 static const struct field create_fields[NF__MAX] = {
 	[NF_NAME] = { "name", FT_STRING, FF_REQUIRED, v_name, NULL, NULL },
 	[NF_MODE] = { "mode", FT_STRING, 0, v_mode, NULL, NULL },
@@ -182,6 +182,7 @@ static const struct field create_fields[NF__MAX] = {
 	[NF_DNS] = { "dns_servers", FT_STRING, 0, v_dns_list, NULL, NULL },
 	[NF_NAT] = { "nat_enabled", FT_BOOL, 0, NULL, NULL, NULL },
 	[NF_INTER] = { "inter_peer_routing", FT_BOOL, 0, NULL, NULL, NULL },
+	[NF_MTU] = { "mtu", FT_INT, 0, NULL, v_mtu, NULL },
 };
 
 /* Checks subnet and port against every network. 0 free; -1 response sent. */
@@ -280,6 +281,7 @@ json_t *network_create_from_body(struct req *r, const char *dns_default, long lo
 	/* Omitted flags take the mode's defaults (networking.md §1). */
 	n.nat_enabled = b.has[NF_NAT] ? b.b[NF_NAT] : strcmp(n.mode, "gateway") == 0;
 	n.inter_peer_routing = b.has[NF_INTER] ? b.b[NF_INTER] : strcmp(n.mode, "hub-routed") == 0;
+	n.mtu = b.has[NF_MTU] ? (int)b.i[NF_MTU] : NETWORK_MTU_DEFAULT;
 	body_free(&b);
 
 	if (network_keys(r, &n) < 0) {
@@ -377,7 +379,7 @@ static int save_and_apply(struct req *r, struct network *n, const struct network
 }
 
 enum {
-	UF_NAME, UF_DNS, UF_NAT, UF_INTER,
+	UF_NAME, UF_DNS, UF_NAT, UF_INTER, UF_MTU,
 	/* known but not changeable here */
 	UF_MODE, UF_SUBNET, UF_PORT, UF_ID, UF_IFACE, UF_PUBKEY, UF_ENABLED, UF_CREATED,
 	UF_UPDATED, UF_COUNT, UF__MAX
@@ -387,6 +389,7 @@ static const struct field update_fields[UF__MAX] = {
 	[UF_DNS] = { "dns_servers", FT_STRING, 0, v_dns_list, NULL, NULL },
 	[UF_NAT] = { "nat_enabled", FT_BOOL, 0, NULL, NULL, NULL },
 	[UF_INTER] = { "inter_peer_routing", FT_BOOL, 0, NULL, NULL, NULL },
+	[UF_MTU] = { "mtu", FT_INT, 0, NULL, v_mtu, NULL },
 	[UF_MODE] = { "mode", FT_STRING, FF_IMMUTABLE, NULL, NULL, NULL },
 	[UF_SUBNET] = { "subnet", FT_STRING, FF_IMMUTABLE, NULL, NULL, NULL },
 	[UF_PORT] = { "listen_port", FT_INT, FF_IMMUTABLE, NULL, NULL, NULL },
@@ -401,7 +404,7 @@ static const struct field update_fields[UF__MAX] = {
 };
 
 /* PUT /api/networks/{id} — any of name, dns_servers, nat_enabled,
- * inter_peer_routing. 200 network (unchanged when nothing differs); 404
+ * inter_peer_routing, mtu (feat-005, applied live). 200 network (unchanged when nothing differs); 404
  * NETWORK_NOT_FOUND; 400 VALIDATION_ERROR (every bad field: unknown, wrong
  * type, invalid, "immutable" for the other network fields); 500 with the
  * reconciler's code or 503 RECONCILER_UNAVAILABLE (row reverted). */
@@ -443,6 +446,10 @@ void networks_update(struct req *r)
 	if (b.has[UF_INTER] && b.b[UF_INTER] != n.inter_peer_routing) {
 		n.inter_peer_routing = b.b[UF_INTER];
 		json_object_set_new(changes, "inter_peer_routing", json_boolean(n.inter_peer_routing));
+	}
+	if (b.has[UF_MTU] && b.i[UF_MTU] != n.mtu) {
+		n.mtu = (int)b.i[UF_MTU];
+		json_object_set_new(changes, "mtu", json_integer(n.mtu));
 	}
 	body_free(&b);
 	if (json_object_size(changes) == 0) {

@@ -472,7 +472,10 @@ char *peer_render_config(struct req *r, long long nid, long long pid, char *peer
 		.peer_name = p.name, .private_key = priv, .address = addr,
 		.dns = n.dns_servers, .server_public_key = n.public_key, .preshared_key = psk,
 		.allowed_ips = allowed, .endpoint_host = pub_ip ? pub_ip : "",
-		.listen_port = n.listen_port, .keepalive = p.persistent_keepalive }) : NULL;
+		.listen_port = n.listen_port, .keepalive = p.persistent_keepalive,
+		/* feat-005: only a non-default MTU is written, so default configs
+		 * keep the documented layout of peers.md §4 */
+		.mtu = n.mtu != NETWORK_MTU_DEFAULT ? n.mtu : 0 }) : NULL;
 	if (!conf)
 		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
 out:

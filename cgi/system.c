@@ -273,13 +273,11 @@ static int check_rows(struct req *r, sqlite3 *t, struct restore_info *ri, char *
 		struct peer *pv = NULL;
 		size_t np = 0;
 
-		if ((ret = check_secret(r, t, "networks", "private_key", v[i].id, v[i].private_key,
-					true, ri)) == -1 || !v[i].private_key[0]) {
+		ret = v[i].private_key[0] ? check_secret(r, t, "networks", "private_key", v[i].id,
+							 v[i].private_key, true, ri) : -1;
+		if (ret == -1)
 			snprintf(why, whysz, "the private key of network %lld does not decrypt with this "
 				 "machine's master key (backup of another installation?)", v[i].id);
-			ret = -1;
-			break;
-		}
 		if (ret < 0)
 			break;
 		if (model_peer_list(t, v[i].id, &pv, &np) < 0) {
@@ -471,6 +469,7 @@ void system_restore(struct req *r)
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", r->fcgx->envp);
 	long long len = cl && *cl ? strtoll(cl, NULL, 10) : 0, got;
 	struct restore_info ri = { 0 };
+	struct verrs ve = { 0 };
 	struct old_iface *old = NULL;
 	struct network *v = NULL;
 	size_t nold = 0;
@@ -526,7 +525,6 @@ void system_restore(struct req *r)
 		log_warn("handler", "restore_rejected", json_pack("{s:s,s:s}", "reason", why,
 			 "request_id", r->request_id));
 		free(old);
-		struct verrs ve = { 0 };
 		verr_add(&ve, "body", why);
 		resp_verrs(r, &ve);
 		return;

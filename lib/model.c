@@ -15,7 +15,7 @@ enum sql {
 
 #define NET_COLS "n.id, n.name, n.interface, n.mode, n.subnet, n.listen_port, " \
 	"n.private_key, n.public_key, n.dns_servers, n.nat_enabled, " \
-	"n.inter_peer_routing, n.enabled, n.created_at, n.updated_at"
+	"n.inter_peer_routing, n.enabled, n.created_at, n.updated_at, n.mtu"
 #define PEER_COLS "id, network_id, name, email, private_key, public_key, " \
 	"preshared_key, allowed_ips, endpoint, persistent_keepalive, role, " \
 	"site_networks, enabled, created_at, updated_at, expires_at, tunnel_type, split_cidrs"
@@ -26,8 +26,8 @@ static const char *const sqls[SQL__MAX] = {
 	[SQL_NET_LIST] = "SELECT " NET_COLS ", (SELECT COUNT(*) FROM peers p WHERE p.network_id = n.id) "
 		"FROM networks n ORDER BY n.id LIMIT ? OFFSET ?",
 	[SQL_NET_INSERT] = "INSERT INTO networks (name, interface, mode, subnet, listen_port, "
-		"private_key, public_key, dns_servers, nat_enabled, inter_peer_routing, enabled) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, created_at, updated_at",
+		"private_key, public_key, dns_servers, nat_enabled, inter_peer_routing, enabled, mtu) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, created_at, updated_at",
 	[SQL_NET_DELETE] = "DELETE FROM networks WHERE id = ?",
 	[SQL_NET_IFACES] = "SELECT interface FROM networks",
 	[SQL_PEER_GET] = "SELECT " PEER_COLS " FROM peers WHERE network_id = ? AND id = ?",
@@ -40,8 +40,8 @@ static const char *const sqls[SQL__MAX] = {
 	[SQL_PEER_DELETE] = "DELETE FROM peers WHERE network_id = ? AND id = ?",
 	/* ?6 NULL = now; a revert passes the old updated_at back. */
 	[SQL_NET_UPDATE] = "UPDATE networks SET name = ?1, dns_servers = ?2, nat_enabled = ?3, "
-		"inter_peer_routing = ?4, enabled = ?5, updated_at = coalesce(?6, unixepoch()) "
-		"WHERE id = ?7 RETURNING updated_at",
+		"inter_peer_routing = ?4, enabled = ?5, updated_at = coalesce(?6, unixepoch()), "
+		"mtu = ?8 WHERE id = ?7 RETURNING updated_at",
 	[SQL_PEER_UPDATE] = "UPDATE peers SET name = ?1, email = ?2, enabled = ?3, "
 		"persistent_keepalive = ?4, endpoint = ?5, expires_at = ?6, tunnel_type = ?7, "
 		"split_cidrs = ?8, updated_at = coalesce(?9, unixepoch()) "
@@ -116,7 +116,8 @@ static int network_row(sqlite3_stmt *st, struct network *n)
 	n->enabled = sqlite3_column_int(st, 11);
 	n->created_at = sqlite3_column_int64(st, 12);
 	n->updated_at = sqlite3_column_int64(st, 13);
-	n->peer_count = sqlite3_column_int(st, 14);
+	n->mtu = sqlite3_column_int(st, 14);
+	n->peer_count = sqlite3_column_int(st, 15);
 	return col_dup(&n->private_key, st, 6);
 }
 
@@ -327,6 +328,7 @@ int model_network_insert(sqlite3 *db, struct network *n)
 	sqlite3_bind_int(st, 9, n->nat_enabled);
 	sqlite3_bind_int(st, 10, n->inter_peer_routing);
 	sqlite3_bind_int(st, 11, n->enabled);
+	sqlite3_bind_int(st, 12, n->mtu ? n->mtu : NETWORK_MTU_DEFAULT);
 	return insert_returning(db, st, &n->id, &n->created_at, &n->updated_at);
 }
 
@@ -462,6 +464,7 @@ int model_network_update(sqlite3 *db, struct network *n, bool keep_time)
 	else
 		sqlite3_bind_null(st, 6);
 	sqlite3_bind_int64(st, 7, n->id);
+	sqlite3_bind_int(st, 8, n->mtu ? n->mtu : NETWORK_MTU_DEFAULT);
 	return update_returning(db, st, &n->updated_at);
 }
 

@@ -24,8 +24,11 @@ struct network {
 	char dns_servers[256];
 	bool nat_enabled, inter_peer_routing, enabled;
 	long long created_at, updated_at;
+	int mtu;                /* feat-005, 1280-9000, default NETWORK_MTU_DEFAULT */
 	int peer_count;         /* filled by list queries */
 };
+
+#define NETWORK_MTU_DEFAULT 1420
 
 struct peer {
 	long long id, network_id;

@@ -717,6 +717,29 @@ static void nft_put_ifname_set(struct batch *b, char name[16], uint32_t *id,
 		nftnl_set_free(s);
 }
 
+/* ct state established,related accept: replies of a connection a rule below
+ * allowed (a one-way bridge lets A open connections to B, and B answer). */
+static void nft_rule_established(struct batch *b)
+{
+	static const uint32_t zero = 0;
+	uint32_t bits = 0x2 | 0x4;      /* NF_CT_STATE_BIT(ESTABLISHED) | _BIT(RELATED) */
+	uint8_t mask[4];
+	struct rule ru;
+	struct nftnl_expr *e;
+
+	if (!nft_rule_start(b, &ru, CH_FORWARD, "ct:established"))
+		return;
+	if ((e = nft_expr(&ru, "ct"))) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	}
+	memcpy(mask, &bits, 4);         /* ct state is a host-order u32 */
+	nft_x_mask(&ru, mask);
+	nft_x_cmp(&ru, NFT_CMP_NEQ, &zero, 4);
+	nft_x_accept(&ru);
+	nft_rule_end(b, &ru);
+}
+
 /* Last in the forward chain: traffic from a managed interface to a managed
  * interface that no rule above accepted is dropped, so networks stay isolated
  * without a bridge and peers of a network without inter-peer routing cannot
@@ -846,6 +869,11 @@ static void nft_rules(struct batch *b, const struct fw_plan *p)
 			nft_rule_end(b, &ru);
 		}
 	}
+	for (size_t i = 0; p->isolate && i < p->nnetworks; i++)
+		if (p->networks[i].enabled) {
+			nft_rule_established(b);        /* first in forward, before the drops */
+			break;
+		}
 	for (size_t i = 0; i < p->nnetworks; i++) {
 		const struct fw_network *n = &p->networks[i];
 

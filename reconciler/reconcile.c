@@ -306,6 +306,19 @@ static void set_error(const char **code, char msg[256], const char *c, const cha
 	snprintf(msg, 256, "%s: %s (hint: %s)", what, strerror(-err), nl_error_hint(err));
 }
 
+/* feat-005: the network's MTU on the link, set only when it differs. */
+static int apply_mtu(const struct network *n)
+{
+	struct nl_link link;
+	int err = nl_link_get(n->iface, &link);
+
+	if (err < 0 || n->mtu <= 0 || link.mtu == (unsigned)n->mtu)
+		return err < 0 ? err : 0;
+	log_info("reconcile", "mtu_set", json_pack("{s:s,s:i,s:i}", "interface", n->iface,
+		 "from", (int)link.mtu, "to", n->mtu));
+	return nl_link_set_mtu(n->iface, (unsigned)n->mtu);
+}
+
 /* Server address (first host with the subnet prefix) on the link, link up. */
 static int apply_link(const struct network *n)
 {
@@ -316,6 +329,8 @@ static int apply_link(const struct network *n)
 		return -EINVAL;
 	ipnet_first_host(&addr, &subnet);
 	if ((err = nl_addr_sync(n->iface, &addr, 1, NULL)) < 0)
+		return err;
+	if ((err = apply_mtu(n)) < 0)
 		return err;
 	return nl_link_set_up(n->iface, true);
 }
@@ -548,6 +563,8 @@ int rec_peer(struct rec *r, long long network_id, long long peer_id, const char 
 	change.peers[0].flags = WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PSK | WGPEER_HAS_KEEPALIVE;
 	if ((err = r->wg->set(&change)) < 0)
 		set_error(code, msg, "WG_PEER_ADD_FAILED", "cannot configure the peer", err);
+	else if ((err = apply_routes(r, &n)) < 0)        /* a site gateway's LANs */
+		set_error(code, msg, "INTERFACE_UP_FAILED", "cannot set the routes to site networks", err);
 	else if (strcmp(n.mode, "site-to-site") == 0)
 		err = firewall_after(r, 0, code, msg);  /* gateways' LANs feed the pair rules */
 out:

@@ -487,7 +487,9 @@ static void test_bridges(void)
 	p.bridges[0].ncidrs = 0;
 	p.isolate = true;
 	is_int(build_parse(&p, &ps), 0, "isolation: builds");
-	is_str(ps.kinds, "BtdtccrrrseserE", "isolation: two ifname sets, then the drop rule last");
+	is_str(ps.kinds, "BtdtccrrrrseserE", "isolation: replies first, two ifname sets, the drop rule last");
+	is_str(ps.rules[2].comment, "ct:established", "first forward rule: ct state established,related accept");
+	is_str(ps.rules[2].exprs, "ct,bitwise,cmp,immediate", "ct state mask != 0 accept");
 	is_str(ps.rules[ps.nrules - 1].comment, "isolate:managed", "isolation rule identity");
 	is_str(ps.rules[ps.nrules - 1].chain, "forward", "isolation rule in forward, after the accepts");
 	is_str(ps.rules[ps.nrules - 1].exprs, "meta,lookup,meta,lookup,immediate",
@@ -964,7 +966,8 @@ static void test_db(void)
 	ok(p.nbridges == 3 && !p.bridges[2].enabled, "bridge to a disabled network inactive");
 	build_parse(&p, &ps);
 	ok(p.isolate, "plans from the DB isolate managed networks");
-	is_int(ps.nrules, 3 + 1 + 1 + 12 + 2 + 1, "rules: 3 udp, nat, forward, 4x3 s2s, 2 bridge, isolation");
+	is_int(ps.nrules, 3 + 1 + 1 + 1 + 12 + 2 + 1,
+	       "rules: 3 udp, nat, established, forward, 4x3 s2s, 2 bridge, isolation");
 	is_int(count_comment(&ps, "s2s:wg2"), 12, "4 site-to-site networks -> 12 pairs");
 	is_int(count_comment(&ps, "udp:51823"), 0, "nothing for the disabled network");
 	fw_plan_free(&p);

@@ -27,7 +27,15 @@ REC=$top_builddir/reconciler/wgpilot-reconciler
 GEN=$top_builddir/bench/gen-peers
 DB=$dir/data/wgpilot.db
 cfg=$dir/config.yaml
-on_exit pkill -KILL -f "wireguard-go -f wg"
+# wireguard-go processes of this network namespace only (other tests run too)
+kill_ours() {
+	local me p
+	me=$(readlink /proc/self/ns/net)
+	for p in $(pgrep -f "wireguard-go -f" || true); do
+		[ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$me" ] || kill -KILL "$p" 2>/dev/null || true
+	done
+}
+on_exit kill_ours
 
 cat >"$cfg" <<YAML
 database:
@@ -96,6 +104,15 @@ wg set wg0 peer "$other" endpoint 10.60.9.9:51000
 reconcile
 is "$(wg show wg0 endpoints | grep -F "$other" | cut -f2)" 10.60.9.9:51000 "a roaming endpoint is left alone"
 is "$hs_before" 1 "unchanged peers stay in the device throughout"
+
+# --- MTU per network (feat-005) -----------------------------------------------------------
+like "$(ip link show wg0)" "mtu 1420" "default MTU 1420"
+sqlite3 "$DB" "UPDATE networks SET mtu = 1380 WHERE id = 1"
+reconcile
+like "$(ip link show wg0)" "mtu 1380 " "the network's MTU is set on the link"
+ip link set wg0 mtu 1500
+reconcile
+like "$(ip link show wg0)" "mtu 1380 " "MTU drift is corrected"
 
 # --- live counters and the port check (feat-003, feat-007) -------------------------------
 status=$("$WGP" --config "$cfg" status --json)

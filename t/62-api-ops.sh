@@ -8,7 +8,7 @@
 # and restore (bad uploads change nothing), debug pages in dev mode.
 #
 #   netns wgp-opsc-PID 10.232.0.2/24 ==veth== 10.232.0.1/24 netns wgp-ops-PID
-#   wgc0 10.66.0.2/32 (an imported peer's key) ---- UDP 51830 ---- wg0 10.66.0.1/24
+#   opsc0 10.66.0.2/32 (an imported peer's key) ---- UDP 51830 ---- wg0 10.66.0.1/24
 # shellcheck disable=SC2317 # helpers run through ok and wait_until
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
@@ -218,7 +218,7 @@ bad_get /api/networks/1/peers/2/qr 409 PEER_CONFIG_UNAVAILABLE "QR of an importe
 client=$dir/client.conf
 (umask 077 && printf '[Interface]\nPrivateKey = %s\nAddress = 10.66.0.2/32\n\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.66.0.0/24\nEndpoint = %s:51830\nPersistentKeepalive = 5\n' \
 	"$P1_PRIV" "$SRV_PUB" "$SERVER_IP" >"$client")
-ok "client with an imported key comes up" wg_client_up "$cns" wgc0 "$client" 10.66.0.0/24
+ok "client with an imported key comes up" wg_client_up "$cns" opsc0 "$client" 10.66.0.0/24
 ok "ping through the imported tunnel" wait_until 15 ip netns exec "$cns" ping -c 1 -W 1 10.66.0.1
 
 # ---- /health, /metrics, system info ------------------------------------------
@@ -384,13 +384,25 @@ ok "200 requests without streams" latency "$dir/lat0"
 read -r p50_0 p99_0 <"$dir/lat0" || true
 diag "GET /api/networks without streams: p50 ${p50_0:-?} ms, p99 ${p99_0:-?} ms"
 
-# 50 streams, plus one whose lines are time-stamped.
+# streams_stop: end every stream client and reap it (no stale pids left).
 stream_pids=()
+streams_stop() {
+	local p
+	for p in ${stream_pids[@]+"${stream_pids[@]}"}; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in ${stream_pids[@]+"${stream_pids[@]}"}; do
+		wait "$p" 2>/dev/null || true
+	done
+	stream_pids=()
+}
+on_exit streams_stop
+
+# 50 streams, plus one whose lines are time-stamped.
 for i in $(seq 1 50); do
 	ip netns exec "$ns" curl -skN --max-time 90 -b "$API_JAR" "$URL/api/networks/1/events" \
 		>"$dir/stream.$i" 2>/dev/null &
 	stream_pids+=($!)
-	on_exit kill "$!"
 done
 t0=$EPOCHREALTIME
 (ip netns exec "$ns" curl -skN --max-time 18 -b "$API_JAR" "$URL/api/networks/1/events" 2>/dev/null |
@@ -423,14 +435,13 @@ is "$(jlen "$(sed -n 's/^data: //p' "$dir/stream.1" | head -n 1)" '$')" 3 "every
 
 # Clients go away: every stream ends (its access log line) and its thread
 # serves again.
-kill "${stream_pids[@]}" 2>/dev/null || true
+streams_stop
 stream_done() { [ "$(ended)" -ge $((ended_before + 51)) ]; }
 ok "every stream ends when its client disconnects" wait_until 15 stream_done
 for i in $(seq 1 64); do
 	ip netns exec "$ns" curl -skN --max-time 20 -b "$API_JAR" "$URL/api/networks/1/events" \
 		>"$dir/again.$i" 2>/dev/null &
 	stream_pids+=($!)
-	on_exit kill "$!"
 done
 all_again() {
 	local f
@@ -439,7 +450,7 @@ all_again() {
 	done
 }
 ok "all 64 threads serve again (none leaked)" wait_until 20 all_again
-kill "${stream_pids[@]}" 2>/dev/null || true
+streams_stop
 is "$(ls "/proc/$sse_pid/task" | wc -l)" "$threads_before" "thread count unchanged"
 
 # ---- backup and restore (api.md §12) ----------------------------------------------
@@ -546,7 +557,7 @@ sqlite3 "$dir/older.db" "DELETE FROM _migrations WHERE filename = '004_c_runtime
 	UPDATE peers SET preshared_key = '$PSK' WHERE id = 2;"
 upload "$dir/older.db"
 is "$API_STATUS/$(json_get "$API_BODY" '$.migrations_applied')" 200/1 "restore of an older schema migrates it"
-is "$(sqlite3 "$DB" "SELECT COUNT(*) FROM _migrations")" 4 "  ... every migration recorded"
+is "$(sqlite3 "$DB" "SELECT COUNT(*) FROM _migrations")" 5 "  ... every migration recorded"
 like "$(sqlite3 "$DB" "SELECT preshared_key FROM peers WHERE id = 2")" '^sb1:' "  ... the plaintext PSK sealed"
 is "$(sqlite3 "$DB" "SELECT tunnel_type FROM peers WHERE id = 3")" full "  ... new columns take their defaults"
 api GET /api/networks/1/peers

@@ -135,6 +135,15 @@ api PUT /api/networks/1 '{"dns_servers":""}'
 is "$(json_get "$API_BODY" '$.dns_servers')" "" "empty dns_servers clears the list"
 api PUT /api/networks/1 '{"dns_servers":"9.9.9.9,1.1.1.1","nat_enabled":true,"inter_peer_routing":false}'
 is "$API_STATUS" 200 "flags back"
+is "$(json_get "$API_BODY" '$.mtu')" 1420 "MTU defaults to 1420 (feat-005)"
+api PUT /api/networks/1 '{"mtu":1380}'
+is "$API_STATUS:$(json_get "$API_BODY" '$.mtu')" "200:1380" "MTU changed"
+like "$(ip -n "$ns" link show wg0)" "mtu 1380 " "  ... live on the link"
+api GET /api/networks/1/peers/1/config
+like "$API_BODY" $'\nMTU = 1380\n' "  ... and in the client configs"
+api PUT /api/networks/1 '{"mtu":1420}'
+api GET /api/networks/1/peers/1/config
+ok "  a default MTU leaves the config as documented (no MTU line)" bash -c "! grep -q '^MTU' <<<'$API_BODY'"
 
 # Validation: table of body, blamed fields, description.
 long=$(printf 'x%.0s' {1..65})
@@ -158,6 +167,9 @@ done <<EOF
 {"dns_servers":["1.1.1.1"]}|dns_servers|DNS as an array
 {"nat_enabled":"yes"}|nat_enabled|NAT flag as a string
 {"inter_peer_routing":1}|inter_peer_routing|inter-peer flag as a number
+{"mtu":1279}|mtu|MTU below 1280
+{"mtu":9001}|mtu|MTU above 9000
+{"mtu":"1400"}|mtu|MTU as a string
 {"name":"","dns_servers":"x","nat_enabled":0,"mode":"gateway","zzz":true}|name,dns_servers,nat_enabled,mode,zzz|every bad field at once
 {"name":"a","name":"b"}|body|duplicate keys
 {"name":|body|malformed JSON

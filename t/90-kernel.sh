@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The kernel backend (reconciler/nl-wg.c) against real kernel WireGuard.
-# The test machines' kernel has no WireGuard, so a Debian kernel, which
-# ships wireguard.ko, boots under qemu (TCG, no KVM needed) with a busybox
-# initramfs holding wireguard's module closure (per modinfo), the
-# guest's /init (t/kernel/init) and t/kernel/kwg-test with its shared
-# libraries. The guest's TAP comes back over the serial console and is
+# The kernel backend (reconciler/nl-wg.c) and the real reconciler against
+# real kernel WireGuard. The test machines' kernel has no WireGuard, so a
+# Debian kernel, which ships wireguard.ko, boots under qemu (TCG, no KVM
+# needed) with a busybox initramfs holding the module closure (per modinfo)
+# of wireguard, veth and the nftables the reconciler's firewall needs, the
+# guest's /init (t/kernel/init), and, with their shared libraries (the
+# sanitizer runtimes too), t/kernel/kwg-test, wgpilot-reconciler, wgpilot
+# and bench/gen-peers as built here. /init runs kwg-test (nl-wg.c directly),
+# then t/kernel/rec-test (the daemon, a client namespace, a ping, restarts,
+# 2,000 peers). Each one's TAP comes back over the serial console and is
 # re-emitted here; also `make check-kernel`.
 #
 # The kernel, first found wins:
@@ -26,17 +30,36 @@ set -euo pipefail
 [ "$(uname -m)" = x86_64 ] || skip_all "needs an x86_64 host: the guest runs kwg-test as built here"
 PATH=$PATH:/usr/sbin:/sbin
 need_cmd qemu-system-x86_64 busybox cpio gzip timeout ldd modinfo
-KWG=$top_builddir/t/kernel/kwg-test
-[ -x "$KWG" ] || bail_out "missing $KWG (make check builds it)"
+# The guest's programs: /bin/NAME from the build tree.
+declare -A GUEST_BIN=(
+	[kwg-test]=$top_builddir/t/kernel/kwg-test
+	[wgpilot-reconciler]=$top_builddir/reconciler/wgpilot-reconciler
+	[wgpilot]=$top_builddir/wgpilot/wgpilot
+	[gen-peers]=$top_builddir/bench/gen-peers
+)
+for b in "${GUEST_BIN[@]}"; do
+	[ -x "$b" ] || bail_out "missing $b (make check builds it)"
+done
+# Loaded in this order with what each needs first. libcrc32c's "pre:
+# crc32c" is a softdep on an alias, which modinfo's depends does not name.
+GUEST_MODULES="wireguard veth crc32c_generic nf_tables nft_chain_nat nft_ct nft_masq"
 CACHE=$top_builddir/t/kernel-cache
 TIMEOUT=${WGP_KERNEL_TIMEOUT:-180}
+MEM=${WGP_KERNEL_MEM:-512}      # MiB
 
 # ---------------------------------------------------------------------------
 # The kernel: sets VMLINUZ and MODDIR.
 
-# has_wireguard MODDIR: wireguard.ko (compressed or not) is in MODDIR.
+# has_wireguard MODDIR: wireguard.ko (compressed or not) is in MODDIR,
+# and the other modules the guest needs are there or built in (a kernel
+# cache extracted by an older version of this script lacks them).
 has_wireguard() {
-	compgen -G "$1/kernel/drivers/net/wireguard/wireguard.ko*" >/dev/null
+	local m
+	compgen -G "$1/kernel/drivers/net/wireguard/wireguard.ko*" >/dev/null || return 1
+	for m in veth nf_tables nft_chain_nat; do
+		[ -n "$(find "$1/kernel" -name "$m.ko*" -print -quit 2>/dev/null)" ] ||
+			grep -q "/$m\.ko" "$1/modules.builtin" 2>/dev/null || return 1
+	done
 }
 
 # pick_kernel PREFIX [rt]: the newest PREFIX/boot/vmlinuz-VER whose modules
@@ -60,8 +83,9 @@ pick_kernel() {
 }
 
 # download_kernel: linux-image-amd64's image package into $CACHE, only the
-# kernel and the module directories wireguard's closure lives in (tar fails
-# on a pattern that matches nothing; pick_kernel then judges the result).
+# kernel, modules.builtin and the module directories the guest's modules
+# live in (tar fails on a pattern that matches nothing; pick_kernel then
+# judges the result).
 download_kernel() {
 	local pkg deb
 	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || return 1
@@ -74,8 +98,10 @@ download_kernel() {
 	deb=$(compgen -G "$CACHE/deb/${pkg}_*.deb" | head -n 1)
 	[ -n "$deb" ] || return 1
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$CACHE" --wildcards \
-		'./boot/vmlinuz-*' '*/kernel/drivers/net/wireguard/*' '*/kernel/net/ipv4/*' \
-		'*/kernel/net/ipv6/*' '*/kernel/lib/*' '*/kernel/arch/x86/crypto/*' || true
+		'./boot/vmlinuz-*' '*/modules.builtin' '*/kernel/drivers/net/wireguard/*' \
+		'*/kernel/drivers/net/veth.ko*' '*/kernel/net/ipv4/*' '*/kernel/net/ipv6/*' \
+		'*/kernel/net/netfilter/*' '*/kernel/lib/*' '*/kernel/crypto/*' \
+		'*/kernel/arch/x86/crypto/*' || true
 	rm -f "$deb"
 }
 
@@ -95,7 +121,8 @@ find_kernel() {
 
 # module_order MODDIR NAME...: the modules NAME... need, dependencies first,
 # as paths relative to MODDIR. Dependencies come from each file's modinfo
-# (a package's files have no modules.dep); built-in ones need nothing.
+# (a package's files have no modules.dep); built-in ones (modules.builtin)
+# need nothing.
 module_order() {
 	local moddir=$1 f n
 	local -A file=() seen=()
@@ -105,6 +132,11 @@ module_order() {
 		n=${n%%.ko*}
 		file[${n//-/_}]=${f#"$moddir"/}
 	done < <(find "$moddir/kernel" -name '*.ko*')
+	while IFS= read -r f; do
+		n=${f##*/}
+		n=${n%%.ko*}
+		seen[${n//-/_}]=builtin
+	done < <(cat "$moddir/modules.builtin" 2>/dev/null)
 	_visit() {
 		local m=${1//-/_} d
 		[ -z "${seen[$m]:-}" ] || return 0
@@ -142,13 +174,17 @@ unpack() {
 }
 
 build_initrd() {
-	local order rel name
+	local order rel name b
 	ROOT=$WGP_TMP/root
-	mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,lib/modules}
+	mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,run,lib/modules}
 	copy_bin "$(command -v busybox)" /bin/busybox
-	copy_bin "$KWG" /bin/kwg-test
+	for b in "${!GUEST_BIN[@]}"; do
+		copy_bin "${GUEST_BIN[$b]}" "/bin/$b"
+	done
 	install -m 0755 "$top_srcdir/t/kernel/init" "$ROOT/init"
-	order=$(module_order "$MODDIR" wireguard) || return 1
+	install -m 0755 "$top_srcdir/t/kernel/rec-test" "$ROOT/bin/rec-test"
+	# shellcheck disable=SC2086 # a list of names
+	order=$(module_order "$MODDIR" $GUEST_MODULES) || return 1
 	for rel in $order; do
 		name=$(basename "$rel")
 		name=${name%%.ko*}.ko
@@ -175,7 +211,7 @@ fi
 
 rc=0
 t0=$(date +%s%N)
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nographic -no-reboot -m 512 -cpu max \
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nographic -no-reboot -m "$MEM" -cpu max \
 	-kernel "$VMLINUZ" -initrd "$WGP_TMP/initrd.gz" \
 	-append 'console=ttyS0 panic=-1 quiet loglevel=1' \
 	</dev/null >"$WGP_TMP/console.log" 2>&1 || rc=$?
@@ -183,24 +219,26 @@ elapsed=$((($(date +%s%N) - t0) / 1000000))
 is "$rc" 0 "qemu exited by itself within ${TIMEOUT} s"
 diag "boot, module load, tests and power-off under TCG: $((elapsed / 1000)).$((elapsed % 1000 / 100)) s"
 
-# The guest's lines, renumbered into ours.
-plan=
-ran=0
-exit_line=
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ran=$((ran + 1)); pass "guest: $(sed -E 's/^ok [0-9]+( -)? ?//' <<<"$line")" ;;
-	"not ok "*) ran=$((ran + 1)); fail "guest: $(sed -E 's/^not ok [0-9]+( -)? ?//' <<<"$line")" ;;
-	1..*) plan=${line#1..} ;;
-	"# kwg-test exit "*) exit_line=$line ;;
-	"#"*) printf '%s\n' "$line" ;;
-	*) diag "guest: $line" ;;
-	esac
-done < <(tr -d '\r' <"$WGP_TMP/console.log" | sed -n 's/^.*KWG: //p')
-
-is "$exit_line" "# kwg-test exit 0" "kwg-test exited 0"
-ok "the guest ran its whole plan (${plan:-none} tests, $ran seen)" \
-	test -n "$plan" -a "$ran" -gt 0 -a "${plan%% *}" = "$ran"
+# guest_tap TAG NAME: the guest's lines of one program (each prefixed with
+# "TAG: " on the console), renumbered into ours.
+guest_tap() {
+	local tag=$1 name=$2 line plan= ran=0 exit_line=
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ran=$((ran + 1)); pass "guest $name: $(sed -E 's/^ok [0-9]+( -)? ?//' <<<"$line")" ;;
+		"not ok "*) ran=$((ran + 1)); fail "guest $name: $(sed -E 's/^not ok [0-9]+( -)? ?//' <<<"$line")" ;;
+		1..*) plan=${line#1..} ;;
+		"# $name exit "*) exit_line=$line ;;
+		"#"*) printf '%s\n' "$line" ;;
+		*) diag "guest $name: $line" ;;
+		esac
+	done < <(tr -d '\r' <"$WGP_TMP/console.log" | sed -n "s/^.*$tag: //p")
+	is "$exit_line" "# $name exit 0" "$name exited 0"
+	ok "the guest ran the whole plan of $name (${plan:-none} tests, $ran seen)" \
+		test -n "$plan" -a "$ran" -gt 0 -a "${plan%% *}" = "$ran"
+}
+guest_tap KWG kwg-test
+guest_tap REC rec-test
 if [ "$TAP_FAILED" -ne 0 ]; then
 	diag "last console lines:" "$(tr -d '\r' <"$WGP_TMP/console.log" | tail -n 40)"
 fi

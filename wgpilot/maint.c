@@ -344,7 +344,7 @@ static int secrets_open(const struct config *cfg, sqlite3 *t, char *why, size_t 
 		if (!stored || !stored[0])
 			continue;
 		if (secret_open(mk.enc, stored, &plain) < 0) {
-			snprintf(why, whysz, "the keys of %s %lld do not decrypt with the master key %s"
+			snprintf(why, whysz, "the keys of %s %lld do not decrypt with the master key %.200s"
 				 " (a backup of another installation?)", sqlite3_column_text(st, 0),
 				 (long long)sqlite3_column_int64(st, 1), cfg->master_key_file);
 			ret = 1;

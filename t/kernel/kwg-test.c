@@ -2,9 +2,25 @@
 /*
  * The kernel backend against real kernel WireGuard. Runs as root inside the
  * qemu guest that t/90-kernel.sh boots (Debian's kernel, wireguard.ko
- * loaded); prints TAP. Never run it on a host: it creates and deletes
- * wg0/wg1 in the network namespace it starts in.
+ * loaded). Never run it on a host: it creates and deletes interfaces and
+ * writes the database it is given.
  *
+ *   kwg-test                    the nl-wg.c scenario below; prints TAP
+ *   kwg-test client CONFIG NETWORK PEER IFNAME ENDPOINT
+ *                               makes IFNAME (in the current network
+ *                               namespace) the WireGuard client of peer row
+ *                               PEER of network NETWORK, as its downloaded
+ *                               .conf would: the peer's own keys from the DB,
+ *                               the server at ENDPOINT (IPv4:port), the whole
+ *                               subnet through the tunnel; prints the peer's
+ *                               public key
+ *   kwg-test enable CONFIG NETWORK PEER 0|1
+ *                               sets the row's enabled column as the API
+ *                               would (the guest has no sqlite3); prints the
+ *                               peer's public key
+ * The two helpers serve t/kernel/rec-test, which runs the real reconciler.
+ *
+ * The scenario:
  *   init netns: wg0 10.9.0.1/24, UDP 51820 ─┐ both sockets stay in the init
  *   netns "peer": wg1 10.9.0.2/24, UDP 51821 ┘ netns (wg1 was created there)
  *
@@ -30,8 +46,13 @@
 #include <linux/rtnetlink.h>
 #include <sodium.h>
 
+#include "db.h"
+#include "ipnet.h"
+#include "keys.h"
+#include "model.h"
 #include "nl-link.h"
 #include "nl-wg.h"
+#include "startup.h"
 #include "tap.h"
 
 #define NPEERS 2000
@@ -370,13 +391,176 @@ static void test_teardown(void)
 	ok(enter(ns_init), "back in the init namespace");
 }
 
-int main(void)
+/* ---- helpers for t/kernel/rec-test -------------------------------------------- */
+
+/* What both helpers open: the configuration, master key and database. */
+struct dbctx {
+	struct config cfg;
+	struct master_keys mk;
+	sqlite3 *db;
+};
+
+/* 0, or -1 after printing why. */
+static int dbctx_open(struct dbctx *c, const char *config, int flags)
+{
+	struct startup_flags f = STARTUP_FLAGS_INIT;
+	int err;
+
+	f.config = config;
+	if (crypto_init() < 0 || startup_config("kwg-test", &c->cfg, &f) < 0)
+		return -1;
+	if ((err = master_load(c->cfg.master_key_file, &c->mk)) < 0 ||
+	    (err = db_open(c->cfg.db_path, flags, &c->db)) < 0) {
+		fprintf(stderr, "kwg-test: %s: %s\n", c->cfg.db_path, strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+static void dbctx_close(struct dbctx *c)
+{
+	db_close(c->db);
+	master_wipe(&c->mk);
+}
+
+/* A stored (sealed) key into key. 0 or -errno. */
+static int open_key(const struct dbctx *c, const char *stored, uint8_t key[static WG_KEY_LEN])
+{
+	char *plain = NULL;
+	int err = secret_open(c->mk.enc, stored, &plain);
+
+	if (err == 0) {
+		err = key_from_b64(key, plain);
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+	return err;
+}
+
+/* "a.b.c.d:port" into ep. 0 or -EINVAL. */
+static int endpoint_parse(union wg_endpoint *ep, const char *s)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535 || inet_pton(AF_INET, host, &ep->in.sin_addr) != 1)
+		return -EINVAL;
+	ep->in.sin_family = AF_INET;
+	ep->in.sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+static int client_mode(char **argv)
+{
+	static struct dbctx c;
+	struct network n = { .private_key = NULL };
+	struct peer p = { .private_key = NULL };
+	struct wg_device *dev = dev_new(argv[3]);
+	struct ipnet subnet, *mine = NULL;
+	struct wg_peer *server;
+	uint8_t server_key[WG_KEY_LEN];
+	bool has_psk;
+	size_t nmine = 0;
+	const char *why = NULL;
+	int err, ret = 1;
+
+	if (dbctx_open(&c, argv[0], DB_RDONLY) < 0)
+		goto out;
+	if (model_network_get(c.db, strtoll(argv[1], NULL, 10), &n) != 1 ||
+	    model_peer_get(c.db, n.id, strtoll(argv[2], NULL, 10), &p) != 1) {
+		why = "no such network or peer";
+		goto out;
+	}
+	/* The client's address is its first allowed IP, with the subnet's
+	 * prefix so that the whole subnet is reached through the tunnel. */
+	if (ipnet_parse_cidr(&subnet, n.subnet) < 0 ||
+	    ipnet_parse_list(p.allowed_ips, &mine, &nmine, NULL) < 0 || nmine == 0) {
+		why = "bad subnet or allowed IPs";
+		goto out;
+	}
+	mine[0].prefix = subnet.prefix;
+	ipnet_normalize(&subnet);
+	has_psk = p.preshared_key && p.preshared_key[0];
+	if (open_key(&c, p.private_key, dev->private_key) < 0 ||
+	    key_from_b64(server_key, n.public_key) < 0) {
+		why = "cannot decrypt the peer's private key or read the server's public key";
+		goto out;
+	}
+	dev->flags = WGDEV_HAS_PRIVATE_KEY;
+	server = peer_add(dev, server_key, WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_ENDPOINT |
+			  (has_psk ? WGPEER_HAS_PSK : 0));
+	if ((has_psk && open_key(&c, p.preshared_key, server->preshared_key) < 0) ||
+	    endpoint_parse(&server->endpoint, argv[4]) < 0) {
+		why = "bad preshared key or endpoint";
+		goto out;
+	}
+	*wgpeer_allowed_append(server) = subnet;
+	if ((err = wg->create(dev->name)) < 0 || (err = wg->set(dev)) < 0 ||
+	    (err = nl_addr_add(dev->name, &mine[0])) < 0 || (err = nl_link_set_up(dev->name, true)) < 0) {
+		why = strerror(-err);
+		goto out;
+	}
+	printf("%s\n", p.public_key);
+	ret = 0;
+out:
+	if (why)
+		fprintf(stderr, "kwg-test client: %s\n", why);
+	free(mine);
+	wgdev_free(dev);        /* wipes the keys (wgdev.h) */
+	peer_free(&p);
+	network_free(&n);
+	dbctx_close(&c);
+	return ret;
+}
+
+static int enable_mode(char **argv)
+{
+	static struct dbctx c;
+	struct peer p = { .private_key = NULL };
+	int ret = 1;
+
+	if (dbctx_open(&c, argv[0], DB_RDWR) < 0)
+		goto out;
+	if (model_peer_get(c.db, strtoll(argv[1], NULL, 10), strtoll(argv[2], NULL, 10), &p) != 1) {
+		fprintf(stderr, "kwg-test enable: no such peer\n");
+		goto out;
+	}
+	p.enabled = strcmp(argv[3], "0") != 0;
+	if (model_peer_update(c.db, &p, false) != 1) {
+		fprintf(stderr, "kwg-test enable: update failed\n");
+		goto out;
+	}
+	printf("%s\n", p.public_key);
+	ret = 0;
+out:
+	peer_free(&p);
+	dbctx_close(&c);
+	return ret;
+}
+
+int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
 		skip_all("libsodium cannot start");
 	if (getpid() != 1 && !getenv("KWG_IN_GUEST"))
 		skip_all("runs only inside the t/90-kernel.sh guest");
 	wg = nlwg_backend();
+	if (argc == 7 && !strcmp(argv[1], "client"))
+		return client_mode(argv + 2);
+	if (argc == 6 && !strcmp(argv[1], "enable"))
+		return enable_mode(argv + 2);
+	if (argc != 1) {
+		fputs("usage: kwg-test [client CONFIG NETWORK PEER IFNAME ENDPOINT | "
+		      "enable CONFIG NETWORK PEER 0|1]\n", stderr);
+		return 2;
+	}
 	if (!ok(nlwg_available() == 1, "genetlink family \"wireguard\" is there"))
 		return done_testing();
 	is_str(wg->device_type, "Linux kernel", "device_type");
