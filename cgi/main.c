@@ -441,6 +441,8 @@ static int supervise(struct app *app, int sock, int n)
 			if (kids[i] == 0) {
 				/* No SA_RESTART: a blocked accept must return on SIGTERM. */
 				struct sigaction sa = { .sa_handler = on_term };
+
+				free(kids);     /* the master's bookkeeping */
 				sigaction(SIGTERM, &sa, NULL);
 				sigaction(SIGINT, &sa, NULL);
 				_exit(serve(app, sock));

@@ -1084,7 +1084,9 @@ int nft_apply(const struct fw_plan *p)
 
 	for (;;) {
 		free(buf);
-		if (!(buf = malloc(size))) {
+		/* zeroed: libmnl 1.0.4 leaves attribute padding unwritten, and
+		 * the whole buffer goes to the kernel */
+		if (!(buf = calloc(1, size))) {
 			err = -ENOMEM;
 			goto out;
 		}

@@ -50,10 +50,10 @@ MEM=${WGP_KERNEL_MEM:-512}      # MiB
 # ---------------------------------------------------------------------------
 # The kernel: sets VMLINUZ and MODDIR.
 
-# has_wireguard MODDIR: wireguard.ko (compressed or not) is in MODDIR,
+# has_modules MODDIR: wireguard.ko (compressed or not) is in MODDIR,
 # and the other modules the guest needs are there or built in (a kernel
 # cache extracted by an older version of this script lacks them).
-has_wireguard() {
+has_modules() {
 	local m
 	compgen -G "$1/kernel/drivers/net/wireguard/wireguard.ko*" >/dev/null || return 1
 	for m in veth nf_tables nft_chain_nat; do
@@ -72,7 +72,7 @@ pick_kernel() {
 		ver=${v##*/vmlinuz-}
 		[ "${2:-}" = rt ] || [[ $ver != *-rt-* ]] || continue
 		for m in "$1/lib/modules/$ver" "$1/usr/lib/modules/$ver"; do
-			if [ -r "$v" ] && has_wireguard "$m"; then
+			if [ -r "$v" ] && has_modules "$m"; then
 				VMLINUZ=$v
 				MODDIR=$m
 				return 0
@@ -109,7 +109,7 @@ find_kernel() {
 	if [ -n "${WGP_TEST_KERNEL:-}" ]; then
 		VMLINUZ=$WGP_TEST_KERNEL
 		MODDIR=${WGP_TEST_MODULES:?WGP_TEST_MODULES must name the modules of WGP_TEST_KERNEL}
-		has_wireguard "$MODDIR" || bail_out "no wireguard.ko under $MODDIR"
+		has_modules "$MODDIR" || bail_out "no wireguard.ko, veth.ko or nftables modules under $MODDIR"
 		return 0
 	fi
 	pick_kernel "" || pick_kernel "$CACHE" || { download_kernel && pick_kernel "$CACHE"; } ||
@@ -222,7 +222,7 @@ diag "boot, module load, tests and power-off under TCG: $((elapsed / 1000)).$((e
 # guest_tap TAG NAME: the guest's lines of one program (each prefixed with
 # "TAG: " on the console), renumbered into ours.
 guest_tap() {
-	local tag=$1 name=$2 line plan= ran=0 exit_line=
+	local tag=$1 name=$2 line plan='' ran=0 exit_line=''
 	while IFS= read -r line; do
 		case $line in
 		"ok "*) ran=$((ran + 1)); pass "guest $name: $(sed -E 's/^ok [0-9]+( -)? ?//' <<<"$line")" ;;

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The daemons under valgrind (STYLE.md rule 11): a build without sanitizers
-# (ASan and valgrind do not mix) in a temp dir, the reconciler and one API
-# worker under memcheck behind a real nginx in a network namespace, a
-# representative session through HTTPS (wizard, networks, 20 peers, configs
-# and QR codes, sessions, bad requests, bridges, settings, enable/disable,
-# deletes) plus the reconciler's CLI, event and signal paths; then every
-# valgrind log must show 0 errors and nothing definitely lost.
+# (ASan and valgrind do not mix) in a temp dir; the reconciler, the API
+# master with one worker and the SSE server under memcheck behind a real
+# nginx in a network namespace; a representative session through HTTPS
+# (wizard, networks, 20 peers, configs and QR codes, event streams, sessions,
+# bad requests, bridges, settings, users, API keys, alerts, enable/disable,
+# deletes) plus the reconciler's CLI, link-event and signal paths; then every
+# valgrind log (one per process) must show 0 errors and nothing definitely
+# lost.  Needs root; about 40 s here, most of it the build.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
 need_root
@@ -27,6 +29,7 @@ vg=$dir/valgrind
 cfg=$state/config.yaml
 
 # Keep the logs for a post-mortem when something failed.
+# shellcheck disable=SC2317 # runs at exit (on_exit)
 keep_logs() {
 	local keep="${TMPDIR:-/tmp}/wgpilot-t95-valgrind"
 	[ "$TAP_FAILED" -gt 0 ] || return 0
@@ -41,6 +44,7 @@ on_exit keep_logs
 build=$dir/build
 mkdir -p "$build"
 # Not the jobserver of a surrounding "make check": this is a separate tree.
+# shellcheck disable=SC2016 # expanded by that sh
 if ! (cd "$build" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL sh -c '
 	"$0/configure" -q CFLAGS="-O1 -g" &&
 	make -j2 wgpilot/wgpilot reconciler/wgpilot-reconciler cgi/wgpilot-api.fcgi' \
@@ -92,19 +96,38 @@ chmod 0640 "$cfg"
 out=$("$WGP" --config "$cfg" init 2>&1) || { fail "wgpilot init"; diag "$out"; done_testing; }
 token=$(printf '%s\n' "$out" | sed -n 's/^One-time setup password: *\([A-Za-z0-9]\{1,\}\) *$/\1/p' | head -n 1)
 like "$token" '^[A-Za-z0-9]+$' "wgpilot init prints the one-time setup password"
-DB=$state/data/wgpilot.db
 
 # --- daemons ----------------------------------------------------------------------------------
+# shellcheck disable=SC2054 # the commas belong to --show-leak-kinds
 VG=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 	--show-leak-kinds=definite,possible --track-fds=yes --track-origins=yes --num-callers=40 --trace-children=no)
 [ ! -f "$top_srcdir/t/valgrind.supp" ] || VG+=(--suppressions="$top_srcdir/t/valgrind.supp")
 mk_netns "$ns"
 
+# wait_for_socket PID PATH: until PATH is a socket; fails at once when PID exits.
+wait_for_socket() {
+	local deadline=$((SECONDS + START_TIMEOUT))
+	until [ -S "$2" ]; do
+		kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
+}
+
+# show_logs: the tails of the daemon logs (for failures).
+show_logs() {
+	local f
+	for f in "$state/logs/"{reconciler,api,sse,nginx-error}.log; do
+		[ -s "$f" ] || continue
+		diag "==> $f <==" "$(tail -n 15 "$f")"
+	done
+}
+
 # closefds_exec CMD...: exec CMD with only stdin, stdout and stderr open, so
 # that valgrind's fd report shows the daemon's own descriptors only.
+# shellcheck disable=SC2317 # called through spawn
 closefds_exec() {
 	local fd
-	for fd in /proc/$BASHPID/fd/*; do
+	for fd in "/proc/$BASHPID/fd/"*; do
 		fd=${fd##*/}
 		[ "$fd" -le 2 ] || eval "exec $fd>&-"
 	done
@@ -125,8 +148,12 @@ spawn "$state/logs/reconciler.log" closefds_exec ip netns exec "$ns" unshare --m
 	"${VG[@]}" --child-silent-after-fork=yes --log-file="$vg/reconciler.%p.log" \
 	"$REC" --config "$cfg"
 rec_pid=$SPAWN_PID
-ok "reconciler under valgrind creates its socket" \
-	wait_until "$START_TIMEOUT" test -S "$state/run/reconciler.sock"
+if ! wait_for_socket "$rec_pid" "$state/run/reconciler.sock"; then
+	fail "reconciler under valgrind creates its socket"
+	show_logs
+	done_testing
+fi
+pass "reconciler under valgrind creates its socket"
 
 # The API master with one worker: memcheck follows the fork (one log per pid).
 # shellcheck disable=SC2054 # setpriv's lists
@@ -136,8 +163,32 @@ spawn "$state/logs/api.log" closefds_exec ip netns exec "$ns" \
 	"${VG[@]}" --log-file="$vg/api.%p.log" \
 	"$API" --config "$cfg" --socket "$state/run/api.sock" --workers 1
 api_pid=$SPAWN_PID
-ok "API master under valgrind creates its socket" \
-	wait_until "$START_TIMEOUT" test -S "$state/run/api.sock"
+if ! wait_for_socket "$api_pid" "$state/run/api.sock"; then
+	fail "API master under valgrind creates its socket"
+	show_logs
+	done_testing
+fi
+pass "API master under valgrind creates its socket"
+
+# The event streams (api.md §8) have their own threaded process when the
+# binary has that mode (as in quickstart): under valgrind as well.
+sse_sock=$state/run/api.sock sse_pid=
+if "$API" --help 2>&1 | grep -q -- --sse-threads; then
+	# shellcheck disable=SC2054 # setpriv's lists
+	spawn "$state/logs/sse.log" closefds_exec ip netns exec "$ns" \
+		setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups --no-new-privs \
+		--bounding-set=-all --inh-caps=-all -- \
+		"${VG[@]}" --log-file="$vg/sse.%p.log" \
+		"$API" --config "$cfg" --socket "$state/run/sse.sock" --sse-threads 4
+	sse_pid=$SPAWN_PID
+	if ! wait_for_socket "$sse_pid" "$state/run/sse.sock"; then
+		fail "SSE server under valgrind creates its socket"
+		show_logs
+		done_testing
+	fi
+	pass "SSE server under valgrind creates its socket"
+	sse_sock=$state/run/sse.sock
+fi
 
 sed_escape() { printf '%s' "$1" | sed -e 's/[|&\\]/\\&/g'; }
 sed -e "s|@USER@|$SERVICE_USER|g" \
@@ -145,7 +196,7 @@ sed -e "s|@USER@|$SERVICE_USER|g" \
 	-e "s|@LISTEN@|127.0.0.1:8443|g" \
 	-e "s|@WWW@|$(sed_escape "$state/www")|g" \
 	-e "s|@API_SOCK@|$(sed_escape "$state/run/api.sock")|g" \
-	-e "s|@SSE_SOCK@|$(sed_escape "$state/run/api.sock")|g" \
+	-e "s|@SSE_SOCK@|$(sed_escape "$sse_sock")|g" \
 	-e "s|@CERT@|$(sed_escape "$state/data/certs/selfsigned.crt")|g" \
 	-e "s|@KEY@|$(sed_escape "$state/data/certs/selfsigned.key")|g" \
 	-e "s|@SECURITY_HEADERS@|$(sed_escape "$top_srcdir/nginx/security-headers.conf")|g" \
@@ -157,10 +208,11 @@ ok "nginx starts (not under valgrind)" ip netns exec "$ns" nginx "${nginx_args[@
 
 export API_NS=$ns API_JAR=$dir/cookies STACK_URL=$URL
 : >"$API_JAR"
+# shellcheck disable=SC2317 # called through wait_until
 setup_ready() { api GET /api/setup/status; [ "$API_STATUS" = 200 ]; }
 if ! wait_until "$START_TIMEOUT" setup_ready; then
 	fail "the stack answers GET /api/setup/status"
-	diag "$(tail -n 20 "$state"/logs/*.log)"
+	show_logs
 	done_testing
 fi
 pass "the stack answers GET /api/setup/status"
@@ -190,6 +242,19 @@ api POST /api/networks '{"name":"Office","mode":"gateway","subnet":"172.20.0.0/2
 st 201 "second network"
 net2=$(json_get "$API_BODY" '$.id' || echo 2)
 
+# Two event streams while the peers are created: one sees a few ticks, the
+# other hangs up early (the server must notice and clean up).
+cp "$API_JAR" "$dir/sse-jar"
+sse_stream() {
+	ip netns exec "$ns" curl -skN --max-time "$2" -b "$dir/sse-jar" -o "$3" \
+		"$URL/api/networks/$1/events" 2>/dev/null || true
+}
+sse_stream 1 8 "$dir/sse1.out" &
+sse1=$!
+sse_stream "$net2" 2 "$dir/sse2.out" &
+sse2=$!
+on_exit kill "$sse1" "$sse2"
+
 created=0 pids=()
 for i in $(seq 1 20); do
 	case $((i % 4)) in
@@ -207,6 +272,8 @@ for i in $(seq 1 20); do
 	fi
 done
 is "$created" 20 "20 peers created in the second network"
+wait "$sse1" "$sse2" 2>/dev/null || true
+like "$(grep -c '^event: status' "$dir/sse1.out" 2>/dev/null || true)" '^[1-9]' "an event stream delivers status events"
 api GET "/api/networks/$net2/peers"
 st 200 "list peers"
 is "$(jlen "$API_BODY")" 20 "the list has the 20 peers"
@@ -368,6 +435,7 @@ if nginx_pid=$(cat "$state/run/nginx.pid" 2>/dev/null); then
 	kill -QUIT "$nginx_pid" 2>/dev/null || true
 	wait_until 20 bash -c "! kill -0 $nginx_pid" || true
 fi
+[ -z "$sse_pid" ] || stop "$sse_pid" "SSE server"
 stop "$api_pid" "API master (and its worker)"
 stop "$rec_pid" "reconciler"
 
@@ -407,12 +475,14 @@ for log in "$vg"/*.log; do
 	is "$errors" 0 "$name: 0 valgrind errors"
 	is "$def" 0 "$name: nothing definitely lost"
 	if [ "$errors" != 0 ] || [ "$def" != 0 ]; then
-		diag "$(sed -n '/^==[0-9]*== [A-Z].*\(Invalid\|uninitialised\|definitely lost in\|Mismatched\|overlap\|Syscall param\)/,/^==[0-9]*== $/p' "$log" | head -n 80)"
+		# every error and definite leak with its stack
+		diag "$(awk '/^==[0-9]+== [^ ].*(Invalid |uninitialised|Syscall param|Mismatched|overlap|fishy|definitely lost in loss|Process terminating|Jump to the invalid)/ { p = 1 }
+			p { print } /^==[0-9]+== $/ { p = 0 }' "$log" | head -n 60)"
 	fi
 done
-for p in "$rec_pid" "$api_pid" ${worker_pids:-}; do
+for p in "$rec_pid" "$api_pid" ${worker_pids:-} ${sse_pid:-}; do
 	[ -n "${seen[$p]:-}" ] || fail "a valgrind log for pid $p"
 done
-diag "$nlogs valgrind logs (reconciler, API master, API workers)"
+diag "$nlogs valgrind logs (reconciler, API master, API worker, SSE server)"
 
 done_testing

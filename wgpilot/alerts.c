@@ -235,9 +235,10 @@ static int record(sqlite3 *db, sqlite3_stmt **q, const struct alert *alerts, siz
 
 	if ((err = db_exec(db, "BEGIN IMMEDIATE")) < 0)
 		return err;
-	/* Disabled (or deleted: cascade) alerts re-arm. */
-	if ((err = db_exec(db, "DELETE FROM alert_state WHERE alert_id IN"
-			   " (SELECT id FROM alerts WHERE enabled = 0)")) < 0)
+	/* Disabled alerts re-arm; rows of deleted alerts go too (the cascade
+	 * needs foreign_keys=ON in the deleting connection). */
+	if ((err = db_exec(db, "DELETE FROM alert_state WHERE alert_id NOT IN"
+			   " (SELECT id FROM alerts WHERE enabled = 1)")) < 0)
 		goto fail;
 	for (size_t i = 0; i < nh; i++) {
 		sqlite3_bind_int64(q[Q_FIRE], 1, hits[i].a->id);

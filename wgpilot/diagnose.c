@@ -39,7 +39,6 @@ struct diag {
 	json_t *checks;
 	int count[3];
 	bool as_json;
-	json_t *status;                 /* the reconciler's status reply, if any */
 };
 
 __attribute__((format(printf, 5, 6)))
@@ -384,7 +383,7 @@ static void check_cron(struct diag *d)
 	if (stat(WGP_CRON_FILE, &sb) == 0 && S_ISREG(sb.st_mode))
 		add(d, PASS, "cron", NULL, "%s present", WGP_CRON_FILE);
 	else
-		add(d, WARN, "cron", "install -m 0644 " WGP_DATADIR "/cron/wgpilot " WGP_CRON_FILE,
+		add(d, WARN, "cron", "reinstall wgpilot: make install puts cron/wgpilot at " WGP_CRON_FILE,
 		    "%s missing: no snapshots, compaction, expiry or gc", WGP_CRON_FILE);
 }
 

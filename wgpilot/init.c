@@ -56,35 +56,6 @@ static void dir_of(char *out, size_t outsz, const char *path)
 		snprintf(out, outsz, "%.*s", (int)(slash - path), path);
 }
 
-/* The first global IPv4 address of an up, non-loopback, non-WireGuard link,
- * preferring public over private ones. Looks at local interfaces only. */
-static void detect_public_ip(char out[INET6_ADDRSTRLEN])
-{
-	struct ifaddrs *ifa, *i;
-	char priv[INET6_ADDRSTRLEN] = "";
-
-	out[0] = '\0';
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (i = ifa; i && !out[0]; i = i->ifa_next) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
-		uint32_t a;
-
-		if (!sin || sin->sin_family != AF_INET || !(i->ifa_flags & IFF_UP)
-		    || (i->ifa_flags & IFF_LOOPBACK) || strncmp(i->ifa_name, "wg", 2) == 0)
-			continue;
-		a = ntohl(sin->sin_addr.s_addr);
-		bool is_priv = (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8
-			       || (a >> 16) == 0xa9fe || (a >> 22) == (100u << 2 | 1);
-		inet_ntop(AF_INET, &sin->sin_addr, is_priv ? priv : out, INET6_ADDRSTRLEN);
-		if (is_priv && out[0] == '\0')
-			continue;
-	}
-	if (!out[0])
-		snprintf(out, INET6_ADDRSTRLEN, "%s", priv);
-	freeifaddrs(ifa);
-}
-
 /* 1 when the DB was already initialised (a setup password, a user, or a
  * completed setup exists). */
 static int already_initialized(sqlite3 *db)
@@ -201,7 +172,7 @@ int cmd_init(struct cli *c)
 		fprintf(stderr, "wgpilot: migration failed: %s\n", strerror(-err));
 		goto out;
 	}
-	detect_public_ip(ip);
+	pubip_detect(ip);
 	if (ip[0])
 		db_setting_set(db, "detected_public_ip", ip);
 	if (already_initialized(db) && !c->admin_pass) {

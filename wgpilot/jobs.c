@@ -432,22 +432,33 @@ int cmd_snapshot(struct cli *c, int once)
 /* ------------------------------------------------------------------------ */
 /* compact                                                                  */
 
-enum { SQL_BUCKETS, SQL_DEL_RANGE, SQL_INSERT, SQL_DEL_OLD, SQL_COUNT, SQL__MAX };
+enum { SQL_TEMP, SQL_BUCKETS, SQL_TOTALS, SQL_DEL_MERGED, SQL_INSERT, SQL_CLEAR, SQL_DEL_OLD,
+       SQL_COUNT, SQL__MAX };
 
+/* Set-based per peer and tier: the buckets to rewrite go into a temp table,
+ * their rows are deleted and one row per bucket inserted: a handful of
+ * statements per peer however many buckets there are. */
 static const char *const compact_sql[SQL__MAX] = {
+	[SQL_TEMP] = "CREATE TEMP TABLE IF NOT EXISTS compact_buckets (bucket INTEGER PRIMARY KEY,"
+		     " rx INTEGER NOT NULL, tx INTEGER NOT NULL, online INTEGER NOT NULL, n INTEGER NOT NULL)",
 	/* Buckets of one tier that hold more than one row, or one row not at
 	 * the bucket start, with the latest row's counters and max(online). */
 	[SQL_BUCKETS] =
-		"WITH b AS (SELECT timestamp - timestamp % ?4 AS bucket, MAX(timestamp) AS last,"
+		"INSERT INTO temp.compact_buckets (bucket, rx, tx, online, n)"
+		" SELECT b.bucket, s.rx_bytes, s.tx_bytes, b.online, b.n FROM"
+		" (SELECT timestamp - timestamp % ?4 AS bucket, MAX(timestamp) AS last,"
 		"  MAX(online) AS online, COUNT(*) AS n, MIN(timestamp) AS first"
 		"  FROM peer_snapshots WHERE peer_id = ?1 AND timestamp >= ?2 AND timestamp < ?3"
-		"  GROUP BY bucket)"
-		" SELECT b.bucket, s.rx_bytes, s.tx_bytes, b.online, b.n FROM b"
+		"  GROUP BY bucket) b"
 		" JOIN peer_snapshots s ON s.peer_id = ?1 AND s.timestamp = b.last"
-		" WHERE b.n > 1 OR b.first <> b.bucket ORDER BY b.bucket",
-	[SQL_DEL_RANGE] = "DELETE FROM peer_snapshots WHERE peer_id = ? AND timestamp >= ? AND timestamp < ?",
+		" WHERE b.n > 1 OR b.first <> b.bucket",
+	[SQL_TOTALS] = "SELECT COUNT(*), TOTAL(n) FROM temp.compact_buckets",
+	[SQL_DEL_MERGED] = "DELETE FROM peer_snapshots WHERE peer_id = ?1 AND timestamp >= ?2"
+			   " AND timestamp < ?3 AND timestamp - timestamp % ?4 IN"
+			   " (SELECT bucket FROM temp.compact_buckets)",
 	[SQL_INSERT] = "INSERT INTO peer_snapshots (peer_id, timestamp, rx_bytes, tx_bytes, online)"
-		       " VALUES (?, ?, ?, ?, ?)",
+		       " SELECT ?1, bucket, rx, tx, online FROM temp.compact_buckets",
+	[SQL_CLEAR] = "DELETE FROM temp.compact_buckets",
 	[SQL_DEL_OLD] = "DELETE FROM peer_snapshots WHERE peer_id = ? AND timestamp < ?",
 	[SQL_COUNT] = "SELECT COUNT(*) FROM peer_snapshots",
 };
@@ -455,70 +466,47 @@ static const char *const compact_sql[SQL__MAX] = {
 struct compact_run {
 	sqlite3_stmt *st[SQL__MAX];
 	long long raw_from, hourly_from, daily_from;     /* tier starts, bucket-aligned */
-	long long rows_deleted, rows_written, buckets, expired;
+	long long rows_merged, buckets, expired;
 };
 
-struct bucket_row {
-	long long bucket, rx, tx;
-	int online, n;
-};
+/* Runs st with (peer, lo, hi, size) bound as far as it has parameters. */
+static int step_tier(sqlite3_stmt *st, long long peer, long long lo, long long hi, long long size)
+{
+	int np = sqlite3_bind_parameter_count(st), rc;
+	long long v[4] = { peer, lo, hi, size };
+
+	for (int i = 0; i < np && i < 4; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
 
 /* Compacts the tier [lo, hi) of one peer into buckets of size seconds. */
 static int compact_tier(sqlite3 *db, struct compact_run *r, long long peer, long long lo,
 			long long hi, long long size)
 {
-	sqlite3_stmt *b = r->st[SQL_BUCKETS];
-	struct bucket_row *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc, err = 0;
+	sqlite3_stmt *t = r->st[SQL_TOTALS];
+	long long buckets = 0;
+	int err;
 
 	if (lo >= hi)
 		return 0;
-	sqlite3_bind_int64(b, 1, peer);
-	sqlite3_bind_int64(b, 2, lo);
-	sqlite3_bind_int64(b, 3, hi);
-	sqlite3_bind_int64(b, 4, size);
-	while ((rc = sqlite3_step(b)) == SQLITE_ROW) {
-		if (n == cap) {
-			void *p = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *v);
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-		}
-		v[n++] = (struct bucket_row){ sqlite3_column_int64(b, 0), sqlite3_column_int64(b, 1),
-					      sqlite3_column_int64(b, 2), sqlite3_column_int(b, 3),
-					      sqlite3_column_int(b, 4) };
+	if ((err = step_tier(r->st[SQL_BUCKETS], peer, lo, hi, size)) < 0)
+		goto out;
+	if (sqlite3_step(t) == SQLITE_ROW) {
+		buckets = sqlite3_column_int64(t, 0);
+		r->rows_merged += (long long)sqlite3_column_double(t, 1);
 	}
-	if (!err && rc != SQLITE_DONE)
-		err = -EIO;
-	sqlite3_reset(b);
-	for (size_t i = 0; i < n && !err; i++) {
-		sqlite3_stmt *d = r->st[SQL_DEL_RANGE], *ins = r->st[SQL_INSERT];
-
-		sqlite3_bind_int64(d, 1, peer);
-		sqlite3_bind_int64(d, 2, v[i].bucket);
-		sqlite3_bind_int64(d, 3, v[i].bucket + size);
-		if (sqlite3_step(d) != SQLITE_DONE)
-			err = -EIO;
-		sqlite3_reset(d);
-		sqlite3_bind_int64(ins, 1, peer);
-		sqlite3_bind_int64(ins, 2, v[i].bucket);
-		sqlite3_bind_int64(ins, 3, v[i].rx);
-		sqlite3_bind_int64(ins, 4, v[i].tx);
-		sqlite3_bind_int(ins, 5, v[i].online);
-		if (!err && sqlite3_step(ins) != SQLITE_DONE)
-			err = -EIO;
-		sqlite3_reset(ins);
-		r->rows_deleted += v[i].n;
-		r->rows_written++;
-		r->buckets++;
-	}
-	if (err == -EIO)
+	sqlite3_reset(t);
+	if (buckets && ((err = step_tier(r->st[SQL_DEL_MERGED], peer, lo, hi, size)) < 0
+			|| (err = step_tier(r->st[SQL_INSERT], peer, 0, 0, 0)) < 0))
+		goto out;
+	r->buckets += buckets;
+out:
+	if (err)
 		db_log_error(db, "compaction");
-	free(v);
-	return err;
+	return step_tier(r->st[SQL_CLEAR], 0, 0, 0, 0) < 0 ? -EIO : err;
 }
 
 /* One peer, one transaction: delete what is past retention, then the daily
@@ -587,6 +575,7 @@ int cmd_compact(struct cli *c)
 	struct job j;
 	long long now = (long long)time(NULL), before, after, failed = 0, *ids = NULL;
 	size_t npeers = 0;
+	json_t *f;
 	int got = job_begin(c, &j, "compactor", "compactor"), err = 0;
 
 	if (got <= 0) {
@@ -602,6 +591,9 @@ int cmd_compact(struct cli *c)
 		r.hourly_from = r.daily_from;   /* retention below 30 days */
 	if (r.hourly_from > r.raw_from)
 		r.raw_from = r.hourly_from;
+	/* The temp table must exist before the statements using it compile. */
+	if (db_exec(j.db, "PRAGMA temp_store=MEMORY") < 0 || db_exec(j.db, compact_sql[SQL_TEMP]) < 0)
+		err = -EIO;
 	for (int i = 0; i < SQL__MAX && !err; i++)
 		err = db_prepare(j.db, compact_sql[i], &r.st[i]);
 	if (!err)
@@ -620,16 +612,17 @@ int cmd_compact(struct cli *c)
 		}
 	}
 	after = count_rows(&r);
+	f = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "task_id", j.task_id,
+		      "peers", (int)npeers, "rows_before", (json_int_t)before, "rows_after",
+		      (json_int_t)after, "rows_expired", (json_int_t)r.expired, "rows_merged",
+		      (json_int_t)r.rows_merged, "buckets_written", (json_int_t)r.buckets,
+		      "failed_peers", (json_int_t)failed, "raw_from", (json_int_t)r.raw_from,
+		      "hourly_from", (json_int_t)r.hourly_from, "daily_from", (json_int_t)r.daily_from,
+		      "duration_ms", job_elapsed(&j) * 1000.0);
 	if (before == after && r.buckets == 0)
-		log_debug("compactor", "compaction_noop", json_pack("{s:s,s:i,s:I}", "task_id", j.task_id,
-			  "peers", (int)npeers, "rows", (json_int_t)after));
+		log_debug("compactor", "compaction_noop", f);
 	else
-		log_info("compactor", "compaction_complete", json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
-			 "task_id", j.task_id, "peers", (int)npeers, "rows_before",
-			 (json_int_t)before, "rows_after", (json_int_t)after, "rows_expired",
-			 (json_int_t)r.expired, "rows_merged", (json_int_t)r.rows_deleted,
-			 "buckets_written", (json_int_t)r.rows_written, "failed_peers", (json_int_t)failed,
-			 "duration_ms", job_elapsed(&j) * 1000.0));
+		log_info("compactor", "compaction_complete", f);
 	err = failed ? -EIO : 0;
 out:
 	for (int i = 0; i < SQL__MAX; i++)

@@ -99,10 +99,17 @@ export async function request(method, path, opts = {}) {
     headers['Content-Type'] = 'application/json';
   }
   let res;
+  const init = { method, headers, body, credentials: 'same-origin', cache: 'no-store', signal: opts.signal };
   try {
-    res = await fetch(path, {
-      method, headers, body, credentials: 'same-origin', cache: 'no-store', signal: opts.signal,
-    });
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      // A network change (Wi-Fi switch, a VPN coming up) aborts requests in
+      // flight; reads are safe to send once more.
+      if ((e && e.name === 'AbortError') || method !== 'GET') throw e;
+      await new Promise((r) => setTimeout(r, 400));
+      res = await fetch(path, init);
+    }
   } catch (e) {
     if (e && e.name === 'AbortError') throw e;
     throw new ApiError({
@@ -172,11 +179,20 @@ export function filenameOf(res, fallback) {
 // A tiny shared cache of the network list (sidebar, dashboard, forms).
 let networksPromise = null;
 let networksAt = 0;
+let networksSig = '';
 
+/** GET /api/networks, shared for 3 s; a changed list tells the sidebar. */
 export function networks(force = false) {
   if (force || !networksPromise || Date.now() - networksAt > 3000) {
     networksAt = Date.now();
-    networksPromise = get('/api/networks').catch((e) => {
+    networksPromise = get('/api/networks').then((list) => {
+      const sig = JSON.stringify(list.map((n) => [n.id, n.name, n.enabled]));
+      if (networksSig && sig !== networksSig) {
+        queueMicrotask(() => document.dispatchEvent(new CustomEvent('wgp:networks-changed')));
+      }
+      networksSig = sig;
+      return list;
+    }, (e) => {
       networksPromise = null;
       throw e;
     });

@@ -232,7 +232,7 @@ async function render() {
   }
 
   const route = m ? m.route : null;
-  setLayout(!route || route.bare);
+  setLayout(!route || !!route.bare);
   if (route && !route.bare) updateNav();
   document.title = `${route ? route.title : 'Not found'} · wgpilot`;
 
@@ -303,7 +303,7 @@ let navBuilt = false;
 let navNetList = null;
 
 function setLayout(bare) {
-  document.body.classList.toggle('bare', bare);
+  document.body.classList.toggle('bare', !!bare);
   topbarEl.hidden = bare;
   sidebarEl.hidden = bare;
   if (!bare && !navBuilt) buildNav();
@@ -353,7 +353,7 @@ async function refreshNavNetworks(force) {
   }
 }
 
-document.addEventListener('wgp:networks-changed', () => refreshNavNetworks(true));
+document.addEventListener('wgp:networks-changed', () => refreshNavNetworks(false));
 
 function updateNav() {
   const path = location.pathname;

@@ -457,6 +457,8 @@ static int endpoint_parse(union wg_endpoint *ep, const char *s)
 	return 0;
 }
 
+/* `client CONFIG NETWORK PEER IFNAME ENDPOINT` (argv from CONFIG on): the
+ * process's exit status. */
 static int client_mode(char **argv)
 {
 	static struct dbctx c;
@@ -520,6 +522,7 @@ out:
 	return ret;
 }
 
+/* `enable CONFIG NETWORK PEER 0|1` (argv from CONFIG on): the exit status. */
 static int enable_mode(char **argv)
 {
 	static struct dbctx c;

@@ -43,11 +43,14 @@ export async function step(desc, fn, page) {
   } catch (e) {
     ok(false, desc, (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join('\n'));
     if (page) {
-      const f = path.join(TMP, `fail-${Date.now()}.png`);
+      fs.mkdirSync(path.join(SHOTS, 'failures'), { recursive: true });
+      const f = path.join(SHOTS, 'failures', `${desc.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}.png`);
       await page.screenshot({ path: f, fullPage: true }).catch(() => {});
       diag(`  page ${page.url()}; screenshot ${f}`);
-      const notices = await page.$$eval('.notice-error, .field-error, .form-error', (els) => els.map((e) => e.textContent.trim()).filter(Boolean)).catch(() => []);
+      const notices = await page.$$eval('.notice-error, .field-error, .form-error, .toast', (els) => els.map((e) => e.textContent.trim()).filter(Boolean)).catch(() => []);
       if (notices.length) diag(`  messages on the page: ${notices.join(' | ')}`);
+      // leave no dialog open behind: the next test starts from a usable page
+      for (let i = 0; i < 3 && await page.$('dialog[open]').catch(() => null); i++) await page.keyboard.press('Escape').catch(() => {});
     }
     return false;
   }
@@ -138,20 +141,26 @@ const VARIANTS = [
 ];
 
 /** Full-page PNGs at desktop and phone width, light and dark. */
-export async function shoot(page, name) {
+export async function shoot(page, name, { only, fullPage = true } = {}) {
   fs.mkdirSync(SHOTS, { recursive: true });
   const files = [];
+  // toasts of earlier steps would cover the view; start at the top
+  await page.evaluate(() => {
+    for (const t of document.querySelectorAll('.toast')) t.remove();
+    window.scrollTo(0, 0);
+  });
   for (const [label, width, height] of VARIANTS) {
+    if (only && only !== label) continue;
     await page.setViewportSize({ width, height });
     for (const scheme of ['light', 'dark']) {
       await page.emulateMedia({ colorScheme: scheme });
       await page.waitForTimeout(120);
       const f = path.join(SHOTS, `${name}-${label}-${scheme}.png`);
-      await page.screenshot({ path: f, fullPage: true, animations: 'disabled', caret: 'hide' });
+      await page.screenshot({ path: f, fullPage, animations: 'disabled', caret: 'hide' });
       files.push(f);
     }
   }
-  await page.setViewportSize({ width: 1280, height: 800 });
+  if (!only) await page.setViewportSize({ width: 1280, height: 800 });
   await page.emulateMedia({ colorScheme: 'light' });
   return files;
 }

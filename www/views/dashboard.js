@@ -58,7 +58,7 @@ export default async function dashboard(ctx) {
     setText(cOnline.value, fmtNumber(online));
     setText(cOnline.sub, `of ${fmtNumber(total)} peer${total === 1 ? '' : 's'}`);
     setText(cTransfer.value, fmtBytes(rx + tx));
-    setText(cTransfer.sub, `↓ ${fmtBytes(rx)} received · ↑ ${fmtBytes(tx)} sent`);
+    setText(cTransfer.sub, `↓ ${fmtBytes(rx)} in · ↑ ${fmtBytes(tx)} out`);
   }
 
   // --- per-network live panels

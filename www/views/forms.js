@@ -35,9 +35,10 @@ function intOrRaw(v) {
 /** A radio group of cards; returns a fieldset with .value(). */
 export function choiceGroup(legend, name, items, value, { disabled, onchange, columns } = {}) {
   const fs = h('fieldset', { class: 'field', dataset: { field: name } }, h('legend', null, legend));
-  const grid = h('div', { class: ['choices', columns === 3 ? 'choices-3' : ''], role: 'radiogroup' });
+  const grid = h('div', { class: ['choices', columns === 3 ? 'choices-3' : ''], role: 'radiogroup', 'aria-label': legend });
+  const group = uid(`r-${name}`);
   for (const [v, title, desc] of items) {
-    const input = h('input', { type: 'radio', name: `${name}-${uid('r')}`, value: v, checked: v === value, disabled });
+    const input = h('input', { type: 'radio', name: group, value: v, checked: v === value, disabled });
     input.dataset.choice = name;
     if (onchange) input.addEventListener('change', () => onchange(v));
     grid.appendChild(h('label', { class: 'choice' }, input, h('div', null, h('strong', null, title), desc ? h('span', null, desc) : null)));
@@ -195,7 +196,8 @@ export function peerForm(peer) {
   const keep = field({ label: 'Persistent keepalive (seconds)', name: 'persistent_keepalive', inputmode: 'numeric',
     value: peer ? peer.persistent_keepalive : 25, hint: KEEPALIVE_HINT });
   const tunnel = field({ label: 'Tunnel type', name: 'tunnel_type', type: 'select', value: peer ? (peer.tunnel_type || 'full') : 'full',
-    options: TUNNELS.map(([v, l, d]) => [v, `${l} — ${d}`]) });
+    options: [['full', 'Full tunnel (all traffic)'], ['split', 'Split tunnel (only VPN ranges)']],
+    hint: 'Full: everything goes through the VPN. Split: only this network and the ranges below.' });
   const split = field({ label: 'Extra routed ranges', name: 'split_cidrs', optional: true, value: peer ? peer.split_cidrs : '',
     placeholder: '192.168.1.0/24', hint: 'Split tunnel only: more CIDRs sent through the VPN besides this network.', spellcheck: 'false' });
   const endpoint = edit ? field({ label: 'Endpoint', name: 'endpoint', optional: true, value: peer.endpoint,

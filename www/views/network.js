@@ -157,6 +157,7 @@ export default async function networkView(ctx) {
         state.sort = key;
         state.dir = key === 'name' || key === 'ip' ? 1 : -1;
       }
+      state.page = 0;
       recompute();
     });
     ths.set(key, th);
@@ -332,7 +333,7 @@ export default async function networkView(ctx) {
           if (r) r.update();
         }
       },
-      onMode: setMode,
+      onMode: (_id, mode, msg) => setMode(mode, msg),
     });
   }
   // relative handshake times of the visible rows age without events

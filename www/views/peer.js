@@ -126,7 +126,7 @@ export default async function peerView(ctx) {
         if (!peer.enabled) return;
         if (mergeStatus(byId, list).length) draw();
       },
-      onMode: setMode,
+      onMode: (_id, mode, msg) => setMode(mode, msg),
     });
   } else {
     setText(liveEl, 'network disabled');
