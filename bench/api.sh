@@ -24,7 +24,7 @@ state=$(mktemp -d /var/tmp/wgp-bench-api.XXXXXX)
 chmod 0755 "$state"
 cleanup() {
 	[ -f "$state/run/nginx-ref.pid" ] && kill "$(cat "$state/run/nginx-ref.pid")" 2>/dev/null
-	[ -n "${ref_pid:-}" ] && kill "$ref_pid" 2>/dev/null
+	[ -z "${ref_pid:-}" ] || { pkill -P "$ref_pid" 2>/dev/null; kill "$ref_pid" 2>/dev/null; }
 	"$top_srcdir/quickstart" down --netns "$ns" --state "$state/s" >/dev/null 2>&1 || true
 	pids=$(ip netns pids "$ns" 2>/dev/null || true)
 	[ -z "$pids" ] || kill $pids 2>/dev/null || true
@@ -64,10 +64,6 @@ many_posts() { # NETWORK COUNT PREFIX
 	in_ns curl -K "$cfg"
 }
 many_posts 1 99 peer | sort | uniq -c | sed 's/^/  peers for the list: /' >&2
-t0=$(date +%s.%N)
-codes=$(many_posts 2 1000 bulk | sort | uniq -c | tr -s ' ')
-t1=$(date +%s.%N)
-create_rate=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 1000 / (b - a) }')
 list_size=$(api GET /api/networks/1/peers | wc -c)
 
 wrk_run() { # URL -> "req/s p99_ms"
@@ -85,7 +81,7 @@ sed -e "s|$S/run/api.sock|$S/run/ref.sock|g" -e "s|127.0.0.1:8443|127.0.0.1:8444
 in_ns nginx -p "$S/nginx" -e "$S/logs/nginx-error.log" -c "$S/nginx/ref.conf"
 sleep 0.5
 read -r hello_rps hello_p99 <<<"$(wrk_run https://127.0.0.1:8444/api/ref)"
-kill "$ref_pid"; wait "$ref_pid" 2>/dev/null || true
+pkill -P "$ref_pid" 2>/dev/null || true; kill "$ref_pid" 2>/dev/null || true; wait "$ref_pid" 2>/dev/null || true
 "$top_builddir/bench/ref-fcgi" "$S/run/ref.sock" 2 "$list_size" &
 ref_pid=$!
 sleep 0.3
@@ -94,6 +90,11 @@ read -r fixed_rps fixed_p99 <<<"$(wrk_run https://127.0.0.1:8444/api/ref)"
 # --- ours --------------------------------------------------------------------------------
 read -r peers_rps peers_p99 <<<"$(wrk_run https://127.0.0.1:8443/api/networks/1/peers)"
 read -r status_rps status_p99 <<<"$(wrk_run https://127.0.0.1:8443/api/status)"
+# creation last, so the GETs above see exactly 100 peers
+t0=$(date +%s.%N)
+codes=$(many_posts 2 1000 bulk | sort | uniq -c | tr -s ' ')
+t1=$(date +%s.%N)
+create_rate=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 1000 / (b - a) }')
 rss=$(for p in $(pgrep -f "wgpilot-api.fcgi --config $S/config.yaml --socket $S/run/api.sock"); do
 	awk '/VmRSS/ { print $2 }' "/proc/$p/status"; done | sort -n | tail -n 1)
 

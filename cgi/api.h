@@ -269,6 +269,8 @@ int events_serve(const struct app *tmpl, int sock, int nthreads, sse_handler_fn 
 /* Asks the reconciler for the live state of iface (NULL = all). Returns the
  * reply's "interfaces" array (new reference) or NULL when unavailable. */
 json_t *status_fetch(struct req *r, const char *iface);
+/* Forgets the live state this thread cached (after any change). */
+void status_cache_clear(void);
 
 /* ---- reconciler calls ---- */
 /* Calls op with args (stolen). 0 ok; otherwise sends nothing and returns

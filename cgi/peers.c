@@ -12,6 +12,7 @@
 #include "log.h"
 #include "model.h"
 #include "qr.h"
+#include "sbuf.h"
 #include "validate.h"
 #include "wgconf.h"
 
@@ -85,6 +86,111 @@ static json_t *peer_json(const struct peer *p, struct live l)
 	return o;
 }
 
+/* The kernel peers of a status reply sorted by public key, for bsearch. */
+struct live_entry {
+	const char *key;
+	json_t *kp;
+};
+struct live_sorted {
+	struct live_entry *v;
+	size_t n;
+};
+
+static int live_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct live_entry *)a)->key, ((const struct live_entry *)b)->key);
+}
+
+static void live_sort(struct live_sorted *ls, json_t *peers)
+{
+	size_t i;
+	json_t *p;
+
+	ls->n = 0;
+	ls->v = malloc((json_array_size(peers) + 1) * sizeof *ls->v);
+	if (!ls->v)
+		return;
+	json_array_foreach(peers, i, p) {
+		const char *k = json_string_value(json_object_get(p, "public_key"));
+		if (k)
+			ls->v[ls->n++] = (struct live_entry){ k, p };
+	}
+	qsort(ls->v, ls->n, sizeof *ls->v, live_cmp);
+}
+
+static struct live live_find(const struct live_sorted *ls, const char *public_key)
+{
+	struct live_entry key = { public_key, NULL }, *e;
+	struct live l = { 0 };
+
+	e = ls->v ? bsearch(&key, ls->v, ls->n, sizeof *ls->v, live_cmp) : NULL;
+	if (e) {
+		l.last_handshake = json_integer_value(json_object_get(e->kp, "last_handshake"));
+		l.rx = json_integer_value(json_object_get(e->kp, "rx_bytes"));
+		l.tx = json_integer_value(json_object_get(e->kp, "tx_bytes"));
+	}
+	return l;
+}
+
+/* A peer whose strings borrow the current row of st (valid until the next
+ * step): the columns of peers_list's query. */
+static void peer_from_columns(struct peer *p, sqlite3_stmt *st)
+{
+#define COL(i) ((char *)(sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : ""))
+	p->id = sqlite3_column_int64(st, 0);
+	p->network_id = sqlite3_column_int64(st, 1);
+	snprintf(p->name, sizeof p->name, "%s", COL(2));
+	snprintf(p->email, sizeof p->email, "%s", COL(3));
+	snprintf(p->public_key, sizeof p->public_key, "%s", COL(4));
+	p->allowed_ips = COL(5);
+	snprintf(p->endpoint, sizeof p->endpoint, "%s", COL(6));
+	p->persistent_keepalive = sqlite3_column_int(st, 7);
+	snprintf(p->role, sizeof p->role, "%s", COL(8));
+	p->site_networks = COL(9);
+	p->enabled = sqlite3_column_int(st, 10);
+	p->created_at = sqlite3_column_int64(st, 11);
+	p->updated_at = sqlite3_column_int64(st, 12);
+	p->expires_at = sqlite3_column_type(st, 13) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 13);
+	snprintf(p->tunnel_type, sizeof p->tunnel_type, "%s", COL(14));
+	p->split_cidrs = COL(15);
+#undef COL
+}
+
+/* peer_json's object, written as JSON text (same fields, same order). */
+static void peer_write(struct sbuf *b, const struct peer *p, struct live l)
+{
+	long long now = (long long)time(NULL);
+	bool online = l.last_handshake > 0 && now - l.last_handshake < ONLINE_WINDOW;
+
+	sb_printf(b, "{\"id\":%lld,\"network_id\":%lld,\"name\":", p->id, p->network_id);
+	sb_json_str(b, p->name);
+	sb_puts(b, ",\"email\":");
+	sb_json_str(b, p->email);
+	sb_puts(b, ",\"public_key\":");
+	sb_json_str(b, p->public_key);
+	sb_puts(b, ",\"allowed_ips\":");
+	sb_json_str(b, p->allowed_ips);
+	sb_puts(b, ",\"endpoint\":");
+	sb_json_str(b, p->endpoint);
+	sb_printf(b, ",\"persistent_keepalive\":%d,\"role\":", p->persistent_keepalive);
+	sb_json_str(b, p->role);
+	sb_puts(b, ",\"site_networks\":");
+	sb_json_str(b, p->site_networks);
+	sb_printf(b, ",\"enabled\":%s,\"online\":%s,\"last_handshake\":%lld,\"transfer_rx\":%lld,"
+		  "\"transfer_tx\":%lld,\"expires_at\":", p->enabled ? "true" : "false",
+		  online ? "true" : "false", l.last_handshake, l.rx, l.tx);
+	if (p->expires_at)
+		sb_printf(b, "%lld", p->expires_at);
+	else
+		sb_puts(b, "null");
+	sb_printf(b, ",\"created_at\":%lld,\"updated_at\":%lld,\"tunnel_type\":", p->created_at,
+		  p->updated_at);
+	sb_json_str(b, p->tunnel_type);
+	sb_puts(b, ",\"split_cidrs\":");
+	sb_json_str(b, p->split_cidrs);
+	sb_putc(b, '}');
+}
+
 /* Loads the network of the path; 1 found, else the response is sent. */
 static int load_network(struct req *r, struct network *n)
 {
@@ -129,26 +235,53 @@ static json_t *live_of_network(struct req *r, const struct network *n)
 void peers_list(struct req *r)
 {
 	struct network n;
-	struct peer *v;
-	size_t cnt;
 	long long limit, offset;
-	json_t *arr, *live;
+	struct sbuf out = SBUF_INIT;
+	struct live_sorted ls = { 0 };
+	sqlite3_stmt *st;
+	json_t *ifs = NULL;
+	bool first = true;
+	int rc;
 
 	if (networks_page(r, &limit, &offset) < 0 || load_network(r, &n) != 1)
 		return;
-	if (model_peer_page(r->app->db, n.id, limit, offset, &v, &cnt) < 0) {
+	if (db_prepare(r->app->db, "SELECT id, network_id, name, email, public_key, allowed_ips, "
+		       "endpoint, persistent_keepalive, role, site_networks, enabled, created_at, "
+		       "updated_at, expires_at, tunnel_type, split_cidrs FROM peers "
+		       "WHERE network_id = ? ORDER BY id LIMIT ? OFFSET ?", &st) < 0) {
 		network_free(&n);
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return;
 	}
-	live = cnt ? live_of_network(r, &n) : NULL;
-	arr = json_array();
-	for (size_t i = 0; i < cnt; i++)
-		json_array_append_new(arr, peer_json(&v[i], live_lookup(live, v[i].public_key)));
-	json_decref(live);
-	peers_free(v, cnt);
+	sqlite3_bind_int64(st, 1, n.id);
+	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 3, offset);
+	if (n.enabled && (ifs = status_fetch(r, n.iface)))
+		live_sort(&ls, live_peers_of(ifs, n.iface));
+	/* Rows go straight from SQLite into one buffer: building a struct and a
+	 * jansson tree per peer cost more than the rest of the request. */
+	sb_putc(&out, '[');
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct peer p = { 0 };
+
+		peer_from_columns(&p, st);
+		if (!first)
+			sb_putc(&out, ',');
+		first = false;
+		peer_write(&out, &p, live_find(&ls, p.public_key));
+	}
+	sb_putc(&out, ']');
+	sqlite3_finalize(st);
+	free(ls.v);
+	json_decref(ifs);
 	network_free(&n);
-	resp_json(r, 200, arr);
+	if (rc != SQLITE_DONE)
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+	else if (out.oom)
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+	else
+		resp_raw(r, 200, "application/json", NULL, out.s, out.len);
+	sb_free(&out);
 }
 
 /* GET /api/networks/{id}/peers/{pid} — 200; 404 NETWORK_/PEER_NOT_FOUND. */
@@ -184,34 +317,42 @@ static const struct field create_fields[PF__MAX] = {
 /* Every address used in network_id (networking.md §4). 0 or -errno. */
 static int used_addresses(sqlite3 *db, long long network_id, struct ipnet **used, size_t *nused)
 {
-	struct peer *v;
-	size_t cnt, total = 0;
-	int err = model_peer_list(db, network_id, &v, &cnt);
+	sqlite3_stmt *st;
+	size_t total = 0, cap = 0;
+	int rc, err = db_prepare(db, "SELECT allowed_ips FROM peers WHERE network_id = ?", &st);
 
 	*used = NULL;
 	*nused = 0;
 	if (err < 0)
 		return err;
-	for (size_t i = 0; i < cnt; i++) {
+	sqlite3_bind_int64(st, 1, network_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ips = (const char *)sqlite3_column_text(st, 0);
 		struct ipnet *items;
 		size_t k;
-		struct ipnet *grown;
 
-		if (ipnet_parse_list(v[i].allowed_ips, &items, &k, NULL) < 0)
+		if (!ips || ipnet_parse_list(ips, &items, &k, NULL) < 0)
 			continue;
-		grown = realloc(*used, (total + k) * sizeof **used + 1);
-		if (!grown) {
-			free(items);
-			err = -ENOMEM;
-			break;
+		if (total + k > cap) {
+			size_t ncap = (total + k) * 2;
+			struct ipnet *grown = realloc(*used, ncap * sizeof **used);
+
+			if (!grown) {
+				free(items);
+				err = -ENOMEM;
+				break;
+			}
+			*used = grown;
+			cap = ncap;
 		}
-		*used = grown;
 		memcpy(*used + total, items, k * sizeof *items);
 		total += k;
 		free(items);
 	}
+	if (!err && rc != SQLITE_DONE)
+		err = db_rc_errno(rc);
+	sqlite3_finalize(st);
 	*nused = total;
-	peers_free(v, cnt);
 	return err;
 }
 

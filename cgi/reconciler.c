@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "api.h"
 #include "log.h"
 #include "rpc.h"
@@ -15,6 +16,7 @@ int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], 
 
 	json_object_set_new(req, "op", json_string(op));
 	json_object_set_new(req, "request_id", json_string(r->request_id));
+	status_cache_clear();   /* this request changes what status would say */
 	err = rpc_call(r->app->cfg.rec_socket, req, &reply, RPC_TIMEOUT_MS);
 	json_decref(req);
 	if (err < 0) {
@@ -43,11 +45,54 @@ int reconciler_status(const char *code)
 	return strcmp(code, "RECONCILER_UNAVAILABLE") == 0 ? 503 : 500;
 }
 
+/*
+ * Live state changes by the second, and a busy page or a dashboard asks for
+ * it on every request: each worker thread keeps the last reply per interface
+ * for STATUS_TTL_MS (the reconciler keeps its serialized reply as long), and
+ * drops it whenever it asks the reconciler to change something.
+ */
+#define STATUS_TTL_MS 1000
+#define STATUS_CACHE 4
+static _Thread_local struct {
+	char key[16];
+	json_t *ifaces;
+	long long at_ms;
+} status_cache[STATUS_CACHE];
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void status_cache_clear(void)
+{
+	for (int i = 0; i < STATUS_CACHE; i++) {
+		json_decref(status_cache[i].ifaces);
+		status_cache[i].ifaces = NULL;
+	}
+}
+
 json_t *status_fetch(struct req *r, const char *iface)
 {
-	json_t *req = iface ? json_pack("{s:s}", "interface", iface) : json_object();
-	json_t *reply = NULL, *ifs;
+	const char *key = iface ? iface : "";
+	long long now = mono_ms();
+	json_t *req, *reply = NULL, *ifs;
+	int slot = 0;
 
+	for (int i = 0; i < STATUS_CACHE; i++) {
+		if (status_cache[i].ifaces && strcmp(status_cache[i].key, key) == 0) {
+			if (now - status_cache[i].at_ms < STATUS_TTL_MS)
+				return json_incref(status_cache[i].ifaces);
+			slot = i;
+			break;
+		}
+		if (status_cache[i].at_ms < status_cache[slot].at_ms)
+			slot = i;
+	}
+	req = iface ? json_pack("{s:s}", "interface", iface) : json_object();
 	json_object_set_new(req, "op", json_string("status"));
 	json_object_set_new(req, "request_id", json_string(r->request_id));
 	if (rpc_call(r->app->cfg.rec_socket, req, &reply, RPC_TIMEOUT_MS) < 0) {
@@ -62,5 +107,9 @@ json_t *status_fetch(struct req *r, const char *iface)
 	}
 	json_incref(ifs);
 	json_decref(reply);
+	json_decref(status_cache[slot].ifaces);
+	snprintf(status_cache[slot].key, sizeof status_cache[slot].key, "%s", key);
+	status_cache[slot].ifaces = json_incref(ifs);
+	status_cache[slot].at_ms = now;
 	return ifs;
 }

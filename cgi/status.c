@@ -6,6 +6,8 @@
 #include <time.h>
 #include "api.h"
 #include "model.h"
+#include "sbuf.h"
+#include "db.h"
 
 #define ONLINE_WINDOW 180
 
@@ -22,81 +24,126 @@ static json_t *find_iface(json_t *ifaces, const char *name)
 	return NULL;
 }
 
-static json_t *peer_entry(const struct peer *p, json_t *kp, long long now)
+/* One kernel peer as a status entry; id 0 = unknown to the DB. */
+static void peer_write(struct sbuf *b, long long id, const char *name, json_t *kp, long long now)
 {
 	const char *key = json_string_value(json_object_get(kp, "public_key"));
 	const char *ep = json_string_value(json_object_get(kp, "endpoint"));
 	long long hs = json_integer_value(json_object_get(kp, "last_handshake"));
 
-	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:b}",
-		"peer_id", (json_int_t)(p ? p->id : 0), "name", p ? p->name : "",
-		"public_key", key ? key : "", "endpoint", ep ? ep : "",
-		"last_handshake", (json_int_t)hs,
-		"transfer_rx", json_integer_value(json_object_get(kp, "rx_bytes")),
-		"transfer_tx", json_integer_value(json_object_get(kp, "tx_bytes")),
-		"online", hs > 0 && now - hs < ONLINE_WINDOW);
+	sb_printf(b, "{\"peer_id\":%lld,\"name\":", id);
+	sb_json_str(b, name);
+	sb_puts(b, ",\"public_key\":");
+	sb_json_str(b, key ? key : "");
+	sb_puts(b, ",\"endpoint\":");
+	sb_json_str(b, ep ? ep : "");
+	sb_printf(b, ",\"last_handshake\":%lld,\"transfer_rx\":%lld,\"transfer_tx\":%lld,"
+		  "\"online\":%s}", hs, (long long)json_integer_value(json_object_get(kp, "rx_bytes")),
+		  (long long)json_integer_value(json_object_get(kp, "tx_bytes")),
+		  hs > 0 && now - hs < ONLINE_WINDOW ? "true" : "false");
 }
 
 /* Kernel peers in DB order (by id), then those unknown to the DB (peer_id 0).
- * The scan is O(DB peers x kernel peers); fine for hundreds of peers, to be
- * indexed by key for the 10k-peer targets. */
-static json_t *status_peers(struct req *r, const struct network *n, json_t *kif)
+ * The kernel peers are indexed by public key, so this is linear. */
+static void status_peers(struct req *r, const struct network *n, json_t *kif, struct sbuf *b)
 {
 	long long now = (long long)time(NULL);
-	json_t *out = json_array(), *kp, *kpeers = json_object_get(kif, "peers");
-	struct peer *v = NULL;
-	size_t cnt = 0, i, nk = json_array_size(kpeers);
+	json_t *kpeers = json_object_get(kif, "peers"), *idx = json_object(), *kp;
+	size_t i, nk = json_array_size(kpeers);
 	char *used = calloc(nk + 1, 1);
+	sqlite3_stmt *st = NULL;
+	bool first = true;
 
-	model_peer_list(r->app->db, n->id, &v, &cnt);
-	for (size_t k = 0; used && k < cnt; k++) {
-		json_array_foreach(kpeers, i, kp) {
-			const char *key = json_string_value(json_object_get(kp, "public_key"));
-			if (!used[i] && key && strcmp(key, v[k].public_key) == 0) {
-				used[i] = 1;
-				json_array_append_new(out, peer_entry(&v[k], kp, now));
-				break;
-			}
-		}
+	json_array_foreach(kpeers, i, kp) {
+		const char *key = json_string_value(json_object_get(kp, "public_key"));
+		if (key)
+			json_object_set_new(idx, key, json_integer((json_int_t)i));
 	}
-	json_array_foreach(kpeers, i, kp)
-		if (used && !used[i])
-			json_array_append_new(out, peer_entry(NULL, kp, now));
+	sb_putc(b, '[');
+	if (used && db_prepare(r->app->db, "SELECT id, name, public_key FROM peers "
+			       "WHERE network_id = ? ORDER BY id", &st) == 0) {
+		sqlite3_bind_int64(st, 1, n->id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *key = (const char *)sqlite3_column_text(st, 2);
+			json_t *at = key ? json_object_get(idx, key) : NULL;
+
+			if (!at || used[json_integer_value(at)])
+				continue;
+			i = (size_t)json_integer_value(at);
+			used[i] = 1;
+			if (!first)
+				sb_putc(b, ',');
+			first = false;
+			peer_write(b, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				   json_array_get(kpeers, i), now);
+		}
+		sqlite3_finalize(st);
+	}
+	json_array_foreach(kpeers, i, kp) {
+		if (used && used[i])
+			continue;
+		if (!first)
+			sb_putc(b, ',');
+		first = false;
+		peer_write(b, 0, "", kp, now);
+	}
+	sb_putc(b, ']');
 	free(used);
-	peers_free(v, cnt);
-	return out;
+	json_decref(idx);
+}
+
+/* Appends "key":<json of v> when v is there. */
+static void put_json(struct sbuf *b, const char *key, json_t *v)
+{
+	char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	if (s) {
+		sb_printf(b, ",\"%s\":%s", key, s);
+		free(s);
+	}
 }
 
 /* GET /api/status — 200; networks the reconciler cannot read are up:false. */
 void status_get(struct req *r)
 {
 	struct network *v;
+	struct sbuf b = SBUF_INIT;
 	size_t n;
-	json_t *ifaces, *nets;
+	json_t *ifaces;
 
 	if (model_network_list(r->app->db, &v, &n) < 0) {
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return;
 	}
 	ifaces = status_fetch(r, NULL);
-	nets = json_array();
+	sb_puts(&b, "{\"networks\":[");
 	for (size_t i = 0; i < n; i++) {
 		json_t *kif = v[i].enabled ? find_iface(ifaces, v[i].iface) : NULL;
 		bool up = kif && json_is_true(json_object_get(kif, "up"));
 
-		json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:b,s:i,s:o}",
-			"id", (json_int_t)v[i].id, "name", v[i].name, "interface", v[i].iface,
-			"enabled", v[i].enabled, "up", up, "listen_port", v[i].listen_port,
-			"peers", kif ? status_peers(r, &v[i], kif) : json_array());
-
+		sb_printf(&b, "%s{\"id\":%lld,\"name\":", i ? "," : "", v[i].id);
+		sb_json_str(&b, v[i].name);
+		sb_puts(&b, ",\"interface\":");
+		sb_json_str(&b, v[i].iface);
+		sb_printf(&b, ",\"enabled\":%s,\"up\":%s,\"listen_port\":%d,\"peers\":",
+			  v[i].enabled ? "true" : "false", up ? "true" : "false", v[i].listen_port);
+		if (kif)
+			status_peers(r, &v[i], kif, &b);
+		else
+			sb_puts(&b, "[]");
 		/* feat-003/010: link counters and the backend of a readable device */
-		if (o && kif) {
-			json_object_set(o, "device_type", json_object_get(kif, "device_type"));
-			json_object_set(o, "interface_stats", json_object_get(kif, "interface_stats"));
+		if (kif) {
+			put_json(&b, "device_type", json_object_get(kif, "device_type"));
+			put_json(&b, "interface_stats", json_object_get(kif, "interface_stats"));
 		}
-		json_array_append_new(nets, o);
+		sb_putc(&b, '}');
 	}
+	sb_puts(&b, "]}");
 	json_decref(ifaces);
 	networks_free(v, n);
-	resp_json(r, 200, json_pack("{s:o}", "networks", nets));
+	if (b.oom)
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+	else
+		resp_raw(r, 200, "application/json", NULL, b.s, b.len);
+	sb_free(&b);
 }

@@ -83,7 +83,11 @@ int db_open(const char *path, int flags, sqlite3 **out)
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_extended_result_codes(db, 1);
 	if (flags & (DB_RDWR | DB_CREATE)) {
-		if ((err = db_exec(db, "PRAGMA journal_mode=WAL")) < 0)
+		/* WAL with synchronous=NORMAL: a commit is an append to the WAL,
+		 * synced at checkpoints; the DB can never be corrupted by a crash,
+		 * at worst the last commits before a power loss are lost. */
+		if ((err = db_exec(db, "PRAGMA journal_mode=WAL")) < 0
+		    || (err = db_exec(db, "PRAGMA synchronous=NORMAL")) < 0)
 			goto fail;
 	}
 	if ((err = db_exec(db, "PRAGMA foreign_keys=ON")) < 0)

@@ -64,7 +64,8 @@ static void parse_endpoint(union wg_endpoint *ep, const char *s)
 
 /* The reconciler's own queries: only the columns the kernel needs, read row
  * by row, so 10,000 peers cost a few hundred bytes each, not a struct peer. */
-enum sql { SQL_PEERS_ENABLED, SQL_PEER_ONE, SQL_PEER_DISABLED_KEY, SQL_SITE_NETS, SQL__MAX };
+enum sql { SQL_PEERS_ENABLED, SQL_PEER_ONE, SQL_PEER_DISABLED_KEY, SQL_SITE_NETS, SQL_PEER_ROLE,
+	   SQL__MAX };
 static const char *const sqls[SQL__MAX] = {
 	[SQL_PEERS_ENABLED] = "SELECT id, public_key, preshared_key, allowed_ips, persistent_keepalive, "
 		"endpoint, enabled FROM peers WHERE network_id = ? AND enabled = 1",
@@ -74,6 +75,7 @@ static const char *const sqls[SQL__MAX] = {
 		"AND enabled = 0",
 	[SQL_SITE_NETS] = "SELECT site_networks FROM peers WHERE network_id = ? AND enabled = 1 "
 		"AND role = 'site-gateway' AND site_networks != ''",
+	[SQL_PEER_ROLE] = "SELECT role = 'site-gateway' FROM peers WHERE network_id = ? AND id = ?",
 };
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -533,6 +535,7 @@ int rec_peer(struct rec *r, long long network_id, long long peer_id, const char 
 	struct wg_device change = { 0 };
 	struct network n;
 	sqlite3_stmt *st = NULL;
+	bool site_gateway;
 	int found = model_network_get(r->db, network_id, &n), err;
 
 	*code = NULL;
@@ -547,6 +550,12 @@ int rec_peer(struct rec *r, long long network_id, long long peer_id, const char 
 		return rec_network(r, network_id, code, msg);
 	}
 	snprintf(change.name, sizeof change.name, "%s", n.iface);
+	if ((err = db_prepare(r->db, sqls[SQL_PEER_ROLE], &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, network_id);
+	sqlite3_bind_int64(st, 2, peer_id);
+	site_gateway = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
 	if ((err = db_prepare(r->db, sqls[SQL_PEER_ONE], &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, network_id);
@@ -555,18 +564,20 @@ int rec_peer(struct rec *r, long long network_id, long long peer_id, const char 
 		goto out;
 	if (change.npeers == 0) {
 		/* Disabled: take it out of the device. A deleted row is remove_peer's. */
-		err = disabled_peer_remove(r, n.iface, network_id, peer_id);
-		if (err < 0)
+		if ((err = disabled_peer_remove(r, n.iface, network_id, peer_id)) < 0)
 			set_error(code, msg, "WG_PEER_ADD_FAILED", "cannot remove the peer", err);
-		goto out;
+	} else {
+		change.peers[0].flags = WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PSK | WGPEER_HAS_KEEPALIVE;
+		if ((err = r->wg->set(&change)) < 0)
+			set_error(code, msg, "WG_PEER_ADD_FAILED", "cannot configure the peer", err);
 	}
-	change.peers[0].flags = WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_PSK | WGPEER_HAS_KEEPALIVE;
-	if ((err = r->wg->set(&change)) < 0)
-		set_error(code, msg, "WG_PEER_ADD_FAILED", "cannot configure the peer", err);
-	else if ((err = apply_routes(r, &n)) < 0)        /* a site gateway's LANs */
-		set_error(code, msg, "INTERFACE_UP_FAILED", "cannot set the routes to site networks", err);
-	else if (strcmp(n.mode, "site-to-site") == 0)
-		err = firewall_after(r, 0, code, msg);  /* gateways' LANs feed the pair rules */
+	/* Only a site gateway changes routes and the site-to-site pair rules. */
+	if (err == 0 && site_gateway) {
+		if ((err = apply_routes(r, &n)) < 0)
+			set_error(code, msg, "INTERFACE_UP_FAILED", "cannot set the routes to site networks", err);
+		else if (strcmp(n.mode, "site-to-site") == 0)
+			err = firewall_after(r, 0, code, msg);
+	}
 out:
 	for (size_t i = 0; i < change.npeers; i++)
 		free(change.peers[i].allowed);

@@ -101,16 +101,12 @@ static bool peer_allowed(int fd)
 	return pw && pw->pw_uid == cred.uid;
 }
 
-static void send_line(int fd, json_t *reply)
+/* Sends len bytes (the line including its '\n') within REPLY_TIMEOUT_S. */
+static void send_text(int fd, const char *s, size_t len)
 {
-	char *s = json_dumps(reply, JSON_COMPACT);
-	size_t len, off = 0;
+	size_t off = 0;
 	long long deadline = now_ms() + REPLY_TIMEOUT_S * 1000;
 
-	if (!s)
-		return;
-	len = strlen(s);
-	s[len++] = '\n';                /* replaces the NUL */
 	while (off < len && now_ms() < deadline) {
 		ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
 
@@ -123,7 +119,77 @@ static void send_line(int fd, json_t *reply)
 			break;
 		}
 	}
+}
+
+static void send_line(int fd, json_t *reply)
+{
+	char *s = json_dumps(reply, JSON_COMPACT);
+	size_t len;
+
+	if (!s)
+		return;
+	len = strlen(s);
+	s[len++] = '\n';                /* replaces the NUL */
+	send_text(fd, s, len);
 	free(s);
+}
+
+/*
+ * Status replies are read by every page view, SSE tick and metrics scrape,
+ * and the device read behind one costs milliseconds at hundreds of peers:
+ * a serialized reply is reused for STATUS_TTL_MS unless anything changed
+ * (generation bumped by every modifying op, link event and resync).
+ */
+#define STATUS_TTL_MS 1000
+#define STATUS_CACHE 8
+static struct status_cache {
+	char key[IFNAMSIZ];             /* interface, "" = all */
+	char *text;                     /* the reply line with its '\n' */
+	size_t len;
+	long long at_ms;
+	unsigned long long gen;
+} status_cache[STATUS_CACHE];
+static unsigned long long generation = 1;
+
+static void status_changed(void)
+{
+	generation++;
+}
+
+static struct status_cache *status_cached(const char *key)
+{
+	for (int i = 0; i < STATUS_CACHE; i++) {
+		struct status_cache *c = &status_cache[i];
+
+		if (c->text && c->gen == generation && strcmp(c->key, key) == 0
+		    && now_ms() - c->at_ms < STATUS_TTL_MS)
+			return c;
+	}
+	return NULL;
+}
+
+static void status_store(const char *key, json_t *reply)
+{
+	struct status_cache *c = &status_cache[0];
+	char *s = json_dumps(reply, JSON_COMPACT);
+
+	if (!s)
+		return;
+	for (int i = 0; i < STATUS_CACHE; i++) {       /* same key, else the oldest */
+		if (strcmp(status_cache[i].key, key) == 0) {
+			c = &status_cache[i];
+			break;
+		}
+		if (status_cache[i].at_ms < c->at_ms)
+			c = &status_cache[i];
+	}
+	free(c->text);
+	snprintf(c->key, sizeof c->key, "%s", key);
+	c->len = strlen(s);
+	s[c->len++] = '\n';
+	c->text = s;
+	c->at_ms = now_ms();
+	c->gen = generation;
 }
 
 static json_t *error_reply(const char *code, const char *message, const char *hint)
@@ -240,10 +306,26 @@ static void serve_line(struct rec *r, int fd, const char *line, size_t len)
 		log_warn("reconcile", "socket_unknown_op", json_pack("{s:s}", "op", opname ? opname : ""));
 		reply = error_reply("VALIDATION_ERROR", "unknown op", NULL);
 	} else {
-		log_ev(op == OP_STATUS || op == OP_PING || op == OP_DETECT ? LOG_DEBUG : LOG_INFO,
-		       "reconcile", "socket_request", json_pack("{s:s,s:s}", "op", op_names[op],
-		       "request_id", rid ? rid : ""));
+		bool reads = op == OP_STATUS || op == OP_PING || op == OP_DETECT || op == OP_CHECK_PORT;
+		const char *iface = json_string_value(json_object_get(req, "interface"));
+		const char *key = iface && strlen(iface) < IFNAMSIZ ? iface : "";
+		struct status_cache *hit = op == OP_STATUS ? status_cached(key) : NULL;
+
+		log_ev(reads ? LOG_DEBUG : LOG_INFO, "reconcile", "socket_request",
+		       json_pack("{s:s,s:s,s:b}", "op", op_names[op], "request_id", rid ? rid : "",
+				 "cached", hit != NULL));
+		if (hit) {
+			send_text(fd, hit->text, hit->len);
+			json_decref(req);
+			return;
+		}
+		if (!reads)
+			status_changed();
 		reply = handle(r, (enum op)op, req);
+		if (!reads)
+			status_changed();       /* also what the op itself changed */
+		if (op == OP_STATUS && json_is_true(json_object_get(reply, "ok")))
+			status_store(key, reply);
 	}
 	send_line(fd, reply);
 	json_decref(reply);
@@ -345,6 +427,7 @@ static void handle_link_events(struct rec *r, struct nl_monitor *mon, long long 
 		rec_full(r);
 		return;
 	}
+	status_changed();
 	for (int i = 0; i < ev.n; i++) {
 		long long retry = rec_link_changed(r, ev.names[i], now_ms());
 
@@ -420,6 +503,7 @@ int server_run(struct rec *r, int lfd)
 		if (pfd[0].revents & POLLIN)
 			accept_clients(lfd, cl);
 		if (now_ms() >= next_resync) {
+			status_changed();
 			rec_full(r);
 			next_resync = now_ms() + r->cfg.resync_interval * 1000;
 		}

@@ -3,24 +3,24 @@
 // Views live in /views/*.js and are loaded on demand.
 
 import { get, post, onAuthProblem, networks } from './api.js';
-import { h, mount, clear, notice, button, statusDot, toast } from './ui.js';
+import { h, mount, clear, notice, button, statusDot, toast, skeleton } from './ui.js';
 
 const ROUTES = [
-  { re: /^\/login$/, view: 'login', bare: true, public: true, title: 'Sign in' },
-  { re: /^\/setup$/, view: 'setup', bare: true, public: true, title: 'Setup' },
-  { re: /^\/(dashboard)?$/, view: 'dashboard', title: 'Dashboard', nav: '/' },
-  { re: /^\/networks$/, view: 'networks', title: 'Networks', nav: '/networks' },
-  { re: /^\/networks\/(\d+)$/, view: 'network', keys: ['id'], title: 'Network', nav: '/networks' },
-  { re: /^\/networks\/(\d+)\/peers\/(\d+)$/, view: 'peer', keys: ['id', 'pid'], title: 'Peer', nav: '/networks' },
-  { re: /^\/bridges$/, view: 'bridges', title: 'Bridges', nav: '/bridges' },
-  { re: /^\/settings$/, view: 'settings', title: 'Settings', nav: '/settings' },
-  { re: /^\/settings\/tls$/, view: 'tls', title: 'TLS', nav: '/settings' },
-  { re: /^\/settings\/alerts$/, view: 'alerts', title: 'Alerts', nav: '/settings' },
-  { re: /^\/settings\/users$/, view: 'users', title: 'Users', nav: '/settings' },
-  { re: /^\/settings\/api-keys$/, view: 'apikeys', title: 'API keys', nav: '/settings' },
-  { re: /^\/settings\/system$/, view: 'system', title: 'System', nav: '/settings' },
-  { re: /^\/settings\/account$/, view: 'account', title: 'Account', nav: '/settings' },
-  { re: /^\/audit-log$/, view: 'audit', title: 'Audit log', nav: '/audit-log' },
+  { re: /^\/login$/, view: 'login', bare: true, title: 'Sign in' },
+  { re: /^\/setup$/, view: 'setup', bare: true, title: 'Setup' },
+  { re: /^\/(dashboard)?$/, view: 'dashboard', title: 'Dashboard' },
+  { re: /^\/networks$/, view: 'networks', title: 'Networks' },
+  { re: /^\/networks\/(\d+)$/, view: 'network', keys: ['id'], title: 'Network' },
+  { re: /^\/networks\/(\d+)\/peers\/(\d+)$/, view: 'peer', keys: ['id', 'pid'], title: 'Peer' },
+  { re: /^\/bridges$/, view: 'bridges', title: 'Bridges' },
+  { re: /^\/settings$/, view: 'settings', title: 'Settings' },
+  { re: /^\/settings\/tls$/, view: 'tls', title: 'TLS' },
+  { re: /^\/settings\/alerts$/, view: 'alerts', title: 'Alerts' },
+  { re: /^\/settings\/users$/, view: 'users', title: 'Users' },
+  { re: /^\/settings\/api-keys$/, view: 'apikeys', title: 'API keys' },
+  { re: /^\/settings\/system$/, view: 'system', title: 'System' },
+  { re: /^\/settings\/account$/, view: 'account', title: 'Account' },
+  { re: /^\/audit-log$/, view: 'audit', title: 'Audit log' },
 ];
 
 const NAV = [
@@ -31,11 +31,11 @@ const NAV = [
   ['/settings', 'Settings', 'i-gear'],
 ];
 
-const session = { setup: null, user: null, flash: '' };
+const session = { setup: null, user: null, userKnown: false, flash: '' };
 const mainEl = document.getElementById('main');
 const sidebarEl = document.getElementById('sidebar');
 const topbarEl = document.getElementById('topbar');
-let current = null;           // {dispose, controller}
+let current = null;           // the shown view: {controller, cleanups}
 let navSeq = 0;
 let firstRender = true;
 let redirecting = false;
@@ -85,6 +85,7 @@ onAuthProblem((err) => {
   if (location.pathname === '/login' || location.pathname === '/setup' || redirecting) return;
   redirecting = true;
   session.user = null;
+  session.userKnown = true;
   session.flash = err.code === 'SESSION_EXPIRED' ? err.message : 'Please sign in to continue.';
   const next = location.pathname + location.search;
   queueMicrotask(() => {
@@ -109,6 +110,7 @@ async function loadUser() {
     if (e.status !== 401) throw e;
     session.user = null;
   }
+  session.userKnown = true;
   return session.user;
 }
 
@@ -116,6 +118,7 @@ async function loadUser() {
 export function setSession({ user, setupComplete }) {
   if (user !== undefined) {
     session.user = user;
+    session.userKnown = true;
     navBuilt = false;
   }
   if (setupComplete !== undefined && session.setup) session.setup.complete = setupComplete;
@@ -139,9 +142,10 @@ export async function logout() {
   try {
     await post('/api/auth/logout', undefined, { noAuthRedirect: true });
   } catch {
-    // the cookie is cleared client-side by the server answer; ignore errors
+    // nothing to do: the server clears the cookie; offline, it expires on its own
   }
   session.user = null;
+  session.userKnown = true;
   navBuilt = false;
   session.flash = 'You have been signed out.';
   navigate('/login', { replace: true });
@@ -184,8 +188,17 @@ async function render() {
   mainEl.setAttribute('aria-busy', 'true');
   delete mainEl.dataset.ready;
 
+  // Start loading the view's code while the guard asks the server.
+  const m = matchRoute(path);
+  const modPromise = m ? import(`./views/${m.route.view}.js`) : null;
+  if (modPromise) modPromise.catch(() => {}); // reported when awaited below
+
   try {
-    if (!session.setup || !session.setup.complete) await loadSetupStatus();
+    if (!session.setup || !session.setup.complete) {
+      // first load: both guard questions at once
+      // (a failed /api/auth/me is asked again below, and reported there)
+      await Promise.all([loadSetupStatus(), session.userKnown ? null : loadUser().catch(() => null)]);
+    }
   } catch (e) {
     if (seq !== navSeq) return;
     setLayout(true);
@@ -205,9 +218,8 @@ async function render() {
     return render();
   }
 
-  const m = matchRoute(path);
   if (session.setup.complete) {
-    if (session.user === null || session.user === undefined) {
+    if (!session.userKnown) {
       try {
         await loadUser();
       } catch (e) {
@@ -242,6 +254,11 @@ async function render() {
   const container = h('div', { class: 'view' });
   mount(mainEl, container);
   if (!firstRender) window.scrollTo(0, 0);
+  // a placeholder only when the view is slow to arrive (no flicker)
+  const placeholder = setTimeout(() => {
+    if (!container.firstChild) mount(container, h('div', { class: 'page-loading', 'aria-hidden': 'true' }, skeleton(6)));
+  }, 150);
+  cleanups.push(() => clearTimeout(placeholder));
 
   const ctx = {
     el: container,
@@ -266,7 +283,7 @@ async function render() {
     if (!route) {
       notFound(container);
     } else {
-      const mod = await import(`./views/${route.view}.js`);
+      const mod = await modPromise;
       if (seq !== navSeq) return;
       await mod.default(ctx);
     }
@@ -277,6 +294,7 @@ async function render() {
     errorView(container, e, () => render());
   }
   if (seq !== navSeq) return;
+  clearTimeout(placeholder);
   mainEl.setAttribute('aria-busy', 'false');
   mainEl.dataset.ready = route ? route.view : 'notfound';
   mainEl.dataset.readyAt = String(Math.round(performance.now()));

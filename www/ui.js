@@ -126,10 +126,6 @@ export function fmtIn(ts, now = Date.now() / 1000) {
   return `in ${Math.floor(d / 86400)} days`;
 }
 
-export function plural(n, one, many) {
-  return `${fmtNumber(n)} ${n === 1 ? one : (many || `${one}s`)}`;
-}
-
 // ---------------------------------------------------------------------------
 // small widgets
 

@@ -78,6 +78,7 @@ export async function launch(name) {
   });
   const problems = [];
   const expected = [];
+  const allowed = [];
   // securitypolicyviolation is reported through console.error (caught below)
   await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
@@ -93,8 +94,12 @@ export async function launch(name) {
       // purpose (validation 400, guard 401, rate limit 429, missing
       // endpoints 404, conflicts 409) are counted, not failures.
       if (/^Failed to load resource: the server responded with a status of (400|401|403|404|409|429) /.test(text) &&
-          /\/api\//.test(url)) {
+          /^https?:\/\/[^/]+\/(api\/|health$|metrics$)/.test(url)) {
         expected.push(`${text.replace(/^Failed to load resource: the server responded with a status of /, '')} ${url.replace(URL0, '')}`);
+        return;
+      }
+      if (allowed.some((re) => re.test(text))) {
+        expected.push(text.slice(0, 80));
         return;
       }
       problems.push(`console error: ${text} (${url})`);
@@ -107,6 +112,13 @@ export async function launch(name) {
   return {
     context,
     page,
+    /** Console errors matching re are expected until disallow(). */
+    allow(re) {
+      allowed.push(re);
+    },
+    disallow() {
+      allowed.length = 0;
+    },
     /** One result: no console error, page error or CSP violation so far. */
     report(phase) {
       ok(problems.length === 0, `${phase}: no console errors, page errors or CSP violations`, ...problems.slice(0, 10));

@@ -288,7 +288,10 @@ async function live() {
     const t = await el.textContent();
     if (!/overlap|conflict/i.test(t)) throw new Error(`message "${t}"`);
   }, page);
-  await step('new network "Office" (site-to-site) created', async () => {
+  await step('new network "Office" (site-to-site, MTU 1400) created', async () => {
+    await page.fill('dialog input[name="mtu"]', '1300');
+    await page.waitForSelector('dialog .field[data-field="mtu"] .hint-warn');
+    await page.fill('dialog input[name="mtu"]', '1400');
     await page.click('dialog label.choice:has(input[value="site-to-site"])');
     if (await page.isChecked('dialog input[name="nat_enabled"]')) throw new Error('mode did not set NAT off');
     await page.fill('dialog input[name="subnet"]', '10.20.0.0/24');
@@ -297,6 +300,7 @@ async function live() {
     await page.waitForSelector('h1:has-text("Office")');
     const sub = await page.textContent('.page-title p.muted');
     if (!/Connect sites/.test(sub)) throw new Error(`created as "${sub}"`);
+    await page.waitForSelector('.kv dt:text-is("MTU") + dd:text-is("1400")');
   }, page);
 
   await step('peer dialog: field errors for e-mail, keepalive and expiry', async () => {
@@ -461,6 +465,8 @@ async function live() {
   }, page);
   await shoot(page, 'audit-log');
 
+  await degraded(b);
+
   await step('keyboard: the phone menu opens, traps nothing, closes with Escape', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.focus('#menu-button');
@@ -480,6 +486,27 @@ async function live() {
   await dashboardLoad(b, 'after adding 1,000 peers');
   await shoot(page, 'dashboard-large');
 
+  await step('audit log pages through the 1,000 peer.created entries', async () => {
+    await go(page, '/audit-log', 'audit');
+    await page.waitForSelector('tr[data-audit-id]');
+    await page.click('.pager button:has-text("Older")');
+    await page.waitForFunction(() => /^51–100 of \d/.test(document.querySelector('.pager span').textContent), null, { timeout: 10000 });
+    if (!page.url().includes('page=1')) throw new Error(`page not kept in the address: ${page.url()}`);
+  }, page);
+
+  await step('networks list: "Office" disabled, enabled again, then deleted after confirmation', async () => {
+    await go(page, '/networks', 'networks');
+    const row = 'tr[data-network-id]:has(a:text-is("Office"))';
+    await page.click(`${row} button:has-text("Disable")`);
+    await page.waitForSelector(`${row}.is-disabled`, { timeout: 15000 });
+    await page.click(`${row} button:has-text("Enable")`);
+    await page.waitForSelector(`${row}:not(.is-disabled)`, { timeout: 15000 });
+    await page.click(`${row} button:has-text("Delete")`);
+    await page.click('dialog[open] button:has-text("Delete network")');
+    await page.waitForSelector(row, { state: 'detached', timeout: 15000 });
+    await page.waitForSelector('.sidebar a:text-is("Office")', { state: 'detached', timeout: 5000 });
+  }, page);
+
   await step('sign out, sign in as the viewer: read-only views', async () => {
     await page.click('.sidebar button:has-text("Sign out")');
     await ready(page, 'login');
@@ -495,8 +522,82 @@ async function live() {
     await go(page, '/settings/users', 'users');
     await page.waitForSelector('.notice:has-text("Only administrators")');
   }, page);
+
+  await step('viewer changes the own password, then signs in with it', async () => {
+    await go(page, '/settings/account', 'account');
+    await page.fill('input[name="old_password"]', 'viewer-pass-1');
+    await page.fill('input[name="new_password"]', 'viewer-pass-2');
+    await page.fill('input[name="new_password_again"]', 'viewer-pass-2');
+    await page.click('[data-form="password"] button[type="submit"]');
+    await ready(page, 'login', 15000);
+    await page.fill('input[name="username"]', 'viewer1');
+    await page.fill('input[name="password"]', 'viewer-pass-2');
+    await page.click('button[type="submit"]');
+    await ready(page, 'dashboard', 15000);
+  }, page);
   b.report('live');
   await b.close();
+}
+
+// Endpoints still landing answer 404 NOT_FOUND: every view says so in words
+// instead of breaking.  Simulated here by answering those routes in the
+// browser; also the wizard's import offer (needs existing wg interfaces).
+async function degraded(b) {
+  const { page } = b;
+  const missing = [
+    /\/api\/bridges(\/|$|\?)/, /\/api\/settings($|\?)/, /\/api\/alerts/, /\/api\/users/, /\/api\/api-keys/,
+    /\/api\/system\//, /\/health$/, /\/api\/audit-log/, /\/api\/networks\/\d+\/stats/, /\/api\/networks\/\d+\/events/,
+  ];
+  const notFound = (route) => route.fulfill({
+    status: 404, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such endpoint', request_id: 'req_000000000000' } }),
+  });
+  const handler = (route) => (missing.some((re) => re.test(new URL(route.request().url()).pathname + new URL(route.request().url()).search))
+    ? notFound(route) : route.continue());
+  await page.route('**/*', handler);
+  // a 404 event stream makes Chromium log "EventSource's response has a MIME type …"
+  b.allow(/EventSource's response has a MIME type/);
+  const views = [
+    ['/bridges', 'bridges', 'h1:has-text("Not available yet")'],
+    ['/settings', 'settings', 'h1:has-text("Not available yet")'],
+    ['/settings/alerts', 'alerts', '.notice-warn:has-text("not available")'],
+    ['/settings/users', 'users', '.notice-warn:has-text("not available")'],
+    ['/settings/api-keys', 'apikeys', '.notice-warn:has-text("not available")'],
+    ['/settings/system', 'system', '.notice-warn:has-text("not available")'],
+    ['/audit-log', 'audit', '.notice-warn:has-text("not available")'],
+    ['/networks/1', 'network', '.notice-warn:has-text("Bridges are not available")'],
+    ['/networks/1/peers/1', 'peer', '.notice-warn:has-text("Transfer history is not available")'],
+    ['/', 'dashboard', '.notice-warn:has-text("Transfer history is not available")'],
+  ];
+  for (const [to, view, sel] of views) {
+    await step(`endpoint missing (404 NOT_FOUND): ${to} says so in words`, async () => {
+      await go(page, to, view);
+      await page.waitForSelector(sel, { timeout: 10000 });
+      if (to === '/bridges' || to === '/settings/system') await shoot(page, `missing-endpoint${to.replace(/\//g, '-')}`);
+    }, page);
+  }
+  await step('event stream missing: the dashboard falls back to polling /api/status', async () => {
+    await page.waitForSelector('section[data-network-id="1"] .live:has-text("Updating every 5 s")', { timeout: 15000 });
+  }, page);
+  await page.unroute('**/*', handler);
+  b.disallow();
+
+  await step('wizard offers import when wg_interfaces is not empty', async () => {
+    const fake = (route) => route.fulfill({
+      status: 200, contentType: 'application/json',
+      body: JSON.stringify({ complete: false, current_step: 3, wg_interfaces: [{ name: 'wg7', device_type: 'Linux kernel', up: true }] }),
+    });
+    await page.route('**/api/setup/status', fake);
+    await page.goto(`${URL0}/setup`);
+    await ready(page, 'setup');
+    await page.waitForSelector('.notice:has-text("wg7 (Linux kernel, up)")');
+    await page.click('button:has-text("Import an existing configuration")');
+    await page.waitForSelector('[data-form="import"] textarea[name="config"]');
+    await shoot(page, 'setup-import-offer');
+    await page.unroute('**/api/setup/status', fake);
+    await page.goto(`${URL0}/`);
+    await ready(page, 'dashboard');
+  }, page);
 }
 
 async function peers1000(page) {
@@ -589,6 +690,27 @@ async function peers1000(page) {
     diag(`  update mode: ${await live.jsonValue()}`);
   }, page);
   await shoot(page, 'network-1000-peers');
+
+  await step('peer edited in its dialog: the row changes in place', async () => {
+    const row = 'tr[data-peer-id]:has(a:text-is("load-0000"))';
+    await page.fill('input[type="search"]', 'load-0000');
+    await page.waitForSelector(row);
+    await page.click(`${row} button:has-text("Edit")`);
+    await page.fill('dialog input[name="name"]', 'load-0000-renamed');
+    await page.click('dialog button[type="submit"]');
+    await page.waitForSelector('tr[data-peer-id] a:text-is("load-0000-renamed")', { timeout: 10000 });
+  }, page);
+
+  await step('peer deleted after confirmation: 999 left', async () => {
+    const row = 'tr[data-peer-id]:has(a:text-is("load-0000-renamed"))';
+    await page.click(`${row} button:has-text("Delete")`);
+    await page.waitForSelector('dialog[open] button:has-text("Delete peer")');
+    await shoot(page, 'confirm-delete-peer');
+    await page.click('dialog[open] button:has-text("Delete peer")');
+    await page.waitForSelector(row, { state: 'detached', timeout: 10000 });
+    await page.fill('input[type="search"]', '');
+    await page.waitForFunction(() => /of 999$/.test(document.querySelector('.pager span').textContent), null, { timeout: 10000 });
+  }, page);
 }
 
 // ---------------------------------------------------------------------------

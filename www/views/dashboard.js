@@ -115,7 +115,7 @@ export default async function dashboard(ctx) {
 
   const cards = h('div', { class: 'cards' }, cNets.el, cPeers.el, cOnline.el, cTransfer.el);
   const livePanels = h('div', { class: 'net-live' }, model.map(netPanel));
-  const chartBody = h('div', null, skeleton(4));
+  const chartBody = h('div', { class: 'chart-slot' }, skeleton(4));
   const chartPanel = card('Transfer, last 24 hours', chartBody);
 
   mount(ctx.el,

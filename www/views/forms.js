@@ -97,9 +97,24 @@ export function networkForm(net, opts = {}) {
     value: net ? net.dns_servers : (opts.defaultDns ?? DEFAULTS.dns), placeholder: '1.1.1.1,8.8.8.8',
     hint: 'Up to 3 addresses, comma-separated, given to the peers.', spellcheck: 'false' });
 
+  // MTU (feat-005): not part of the wizard; shown when the server has it
+  const hasMtu = !opts.setup && (!net || net.mtu !== undefined);
+  const MTU_HINT = '1420 suits most links (1500 − 80); PPPoE: 1412.';
+  const mtu = hasMtu ? field({ label: 'MTU', name: 'mtu', inputmode: 'numeric', value: net && net.mtu ? net.mtu : 1420,
+    hint: MTU_HINT }) : null;
+  if (mtu) {
+    const hint = mtu.querySelector('.hint');
+    mtu.input.addEventListener('input', () => {
+      const v = Number(mtu.input.value);
+      const odd = Number.isFinite(v) && v > 0 && (v < 1380 || v > 1500);
+      hint.textContent = odd ? `Unusual value: below 1380 or above 1500 often breaks connections. ${MTU_HINT}` : MTU_HINT;
+      hint.classList.toggle('hint-warn', odd);
+    });
+  }
+
   const el = h('div', null, name, mode,
     h('div', { class: 'form-grid' }, subnet, port),
-    dns,
+    h('div', { class: mtu ? 'form-grid' : '' }, dns, mtu),
     h('div', { class: 'form-grid' }, nat, inter));
 
   function read() {
@@ -109,6 +124,7 @@ export function networkForm(net, opts = {}) {
       if (dns && dns.input.value.trim() !== (net.dns_servers || '')) out.dns_servers = dns.input.value.trim();
       if (nat.input.checked !== !!net.nat_enabled) out.nat_enabled = nat.input.checked;
       if (inter.input.checked !== !!net.inter_peer_routing) out.inter_peer_routing = inter.input.checked;
+      if (mtu && intOrRaw(mtu.input.value) !== net.mtu) out.mtu = intOrRaw(mtu.input.value);
       return out;
     }
     const out = {
@@ -120,6 +136,8 @@ export function networkForm(net, opts = {}) {
       inter_peer_routing: inter.input.checked,
     };
     if (dns) out.dns_servers = dns.input.value.trim();
+    // only when changed: servers without MTU support reject unknown fields
+    if (mtu && String(mtu.input.value).trim() !== '1420') out.mtu = intOrRaw(mtu.input.value);
     return out;
   }
   return { el, read };

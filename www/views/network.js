@@ -5,7 +5,7 @@
 
 import { get, post, del, networksChanged } from '../api.js';
 import {
-  h, mount, pageHeader, notice, button, badge, statusDot, setDot, setText, fmtBytes, fmtAgo, fmtNumber, fmtDate,
+  h, mount, notice, button, badge, statusDot, setDot, setText, fmtBytes, fmtAgo, fmtNumber, fmtDate,
   toast, confirmDialog, details, card, debounce, copyText, clear,
 } from '../ui.js';
 import { openNetworkDialog, openPeerDialog, modeLabel } from './forms.js';
@@ -65,7 +65,7 @@ export default async function networkView(ctx) {
   const rows = new Map();
   const state = {
     q: '', filter: ctx.query.get('filter') || 'all', sort: 'name', dir: 1,
-    page: 0, size: Number(ctx.query.get('size')) || 50,
+    page: 0, size: Number(ctx.query.get('size')) || (matchMedia('(max-width: 700px)').matches ? 25 : 50),
   };
   if (!PAGE_SIZES.includes(state.size)) state.size = 50;
   let view = [];
@@ -110,6 +110,7 @@ export default async function networkView(ctx) {
       ['DNS for peers', net.dns_servers || 'none'],
       ['NAT', net.nat_enabled ? 'on — peers reach the internet through the server' : 'off'],
       ['Peer to peer', net.inter_peer_routing ? 'allowed' : 'blocked'],
+      ...(net.mtu ? [['MTU', String(net.mtu)]] : []),
       ['Created', fmtDate(net.created_at)],
     ]));
   }

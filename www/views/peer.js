@@ -90,7 +90,7 @@ export default async function peerView(ctx) {
 
   // chart with a range selector
   const rangeSel = h('select', { 'aria-label': 'Period' }, RANGES.map(([v, l]) => h('option', { value: v }, l)));
-  const chartBody = h('div', null, skeleton(4));
+  const chartBody = h('div', { class: 'chart-slot' }, skeleton(4));
   let chart = null;
   async function loadChart() {
     const [, label, span, buckets] = RANGES.find(([v]) => v === rangeSel.value);

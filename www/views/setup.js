@@ -209,7 +209,8 @@ export default async function setup(ctx) {
       }
     });
     const ifs = Array.isArray(status.wg_interfaces) ? status.wg_interfaces : [];
-    mount(body, ifs.length ? importOffer(ifs) : null, form);
+    mount(body, ifs.length ? importOffer(ifs) : null,
+      ifs.length ? h('h3', { class: 'or-new' }, 'Or create a new network') : null, form);
     setStep(3, 'First network');
   }
 
@@ -220,7 +221,7 @@ export default async function setup(ctx) {
       hint: 'Paste the server file, e.g. the contents of /etc/wireguard/wg0.conf. Imported peers keep working but have no downloadable config.' });
     const name = field({ label: 'Network name', name: 'name', optional: true, value: 'Imported Network' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Import');
-    const form = h('form', { novalidate: true, hidden: true, dataset: { form: 'import' } }, name, cfg,
+    const form = h('form', { novalidate: true, hidden: true, class: 'import-form', dataset: { form: 'import' } }, name, cfg,
       h('div', { class: 'form-actions' }, submit));
     const toggleBtn = button('Import an existing configuration…', () => {
       form.hidden = !form.hidden;
