@@ -184,6 +184,8 @@ void bridges_update(struct req *r);
 void bridges_delete(struct req *r);
 void settings_get(struct req *r);
 void settings_update(struct req *r);
+void settings_tls_get(struct req *r);           /* tls.c */
+void settings_tls_test(struct req *r);
 void alerts_list(struct req *r);
 void alerts_create(struct req *r);
 void alerts_update(struct req *r);
@@ -197,7 +199,28 @@ void apikeys_create(struct req *r);
 void apikeys_delete(struct req *r);
 void account_password(struct req *r);
 void account_setup(struct req *r);
-/* Query strings (auditlog.c). r->query is split at '&' (empty pieces
+/* Query strings and route patterns (query.c). The one query-string scanner
+ * under networks_query and query_parse: query_next takes the next non-empty
+ * '&'-separated piece off *pos (advanced past it and its '&'); raw_key /
+ * raw_klen get its key as sent, and when the caller set key / val buffers
+ * the key and the value (after the first '=', "" without one) are
+ * percent-decoded ('+' = space) into them, NUL-terminated. 0 at the end of
+ * the query, else QUERY_PIECE plus QUERY_BAD_KEY / QUERY_BAD_VAL for a part
+ * with a broken escape or an encoded NUL or too long for its buffer. */
+enum { QUERY_PIECE = 1, QUERY_BAD_KEY = 2, QUERY_BAD_VAL = 4 };
+struct query_piece {
+	const char *raw_key;            /* not NUL-terminated */
+	size_t raw_klen;
+	char *key, *val;                /* NULL: not decoded */
+	size_t keysz, valsz;
+};
+int query_next(const char **pos, struct query_piece *pc);
+/* Matches path against a route pattern ('#' = one decimal id > 0, stored in
+ * r->ids[0..1], count in r->nids). 1 match, 0 no match, -1 the shape
+ * matched but an id is not decimal (*bad, NULL on entry, names the thing:
+ * "network", "peer", ...). */
+int api_route_match(const char *pattern, const char *path, struct req *r, const char **bad);
+/* r->query is split at '&' (empty pieces
  * skipped), keys and values percent-decoded ('+' = space). Each key must be
  * one of keys[0..n-1] and appear once; an unknown or repeated key, a broken
  * escape or an encoded NUL goes into v (field = the key). vals[i] is the

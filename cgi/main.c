@@ -71,6 +71,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/networks/#/peers/#/enable", peers_enable, LVL_GW },
 	{ "POST", "/api/networks/#/peers/#/disable", peers_disable, LVL_GW },
 	/* routes: bridges, settings, alerts, audit log, users, API keys */
+	{ "GET", "/api/settings/tls", settings_tls_get, LVL_G },
+	{ "POST", "/api/settings/tls/test", settings_tls_test, LVL_GW },
 	{ "GET", "/api/bridges", bridges_list, LVL_G },
 	{ "POST", "/api/bridges", bridges_create, LVL_GW },
 	{ "GET", "/api/bridges/#", bridges_get, LVL_G },
@@ -104,67 +106,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/setup/import", setup_import, LVL_A },
 };
 
-/* What an id names, from the path segment before it ("/peers/#" -> peer),
- * for the "invalid <thing> ID" message. */
-static const struct { const char *segment, *name; } id_names[] = {
-	{ "networks/", "network" }, { "peers/", "peer" }, { "bridges/", "bridge" },
-	{ "alerts/", "alert" }, { "users/", "user" }, { "api-keys/", "API key" },
-};
-
-static const char *id_name(const char *pattern_start, const char *hash)
-{
-	for (size_t i = 0; i < sizeof id_names / sizeof id_names[0]; i++) {
-		size_t n = strlen(id_names[i].segment);
-
-		if ((size_t)(hash - pattern_start) >= n && strncmp(hash - n, id_names[i].segment, n) == 0)
-			return id_names[i].name;
-	}
-	return "resource";
-}
-
 /* --sse-threads: this process serves the events route only. */
 static bool sse_only;
-
-/* Matches path against pattern, collecting ids. 1 match, 0 no match,
- * -1 matched the shape but an id is not decimal (message in bad). */
-static int route_match(const char *pattern, const char *path, struct req *r, const char **bad)
-{
-	const char *start = pattern;
-	int nids = 0;
-
-	while (*pattern && *path) {
-		if (*pattern == '#') {
-			const char *end = strchrnul(path, '/');
-			char *num_end;
-			long long v;
-
-			if (end == path)
-				return 0;
-			errno = 0;
-			v = strtoll(path, &num_end, 10);
-			if (num_end != end || errno || v <= 0 || *path == '+' || *path == '-'
-			    || *path == ' ') {
-				if (!*bad)
-					*bad = id_name(start, pattern);
-				v = -1;
-			}
-			if (nids < 2)
-				r->ids[nids] = v;
-			nids++;
-			pattern++;
-			path = end;
-			continue;
-		}
-		if (*pattern != *path)
-			return 0;
-		pattern++;
-		path++;
-	}
-	if (*pattern || *path)
-		return 0;
-	r->nids = nids;
-	return *bad ? -1 : 1;
-}
 
 static bool setup_complete(struct req *r)
 {
@@ -261,7 +204,7 @@ static void dispatch(struct req *r)
 
 		if (sse_only && routes[i].fn != events_stream)
 			continue;
-		m = route_match(routes[i].pattern, r->path, r, &bad);
+		m = api_route_match(routes[i].pattern, r->path, r, &bad);
 
 		if (m == 0)
 			continue;

@@ -34,63 +34,6 @@ static json_t *network_json(const struct network *n, bool with_count)
 
 /* ---- query strings ---- */
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Percent-decodes [s, s+n) into out ('+' is a space). 0 or -EINVAL. */
-static int query_decode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0 || (hi | lo) == 0)
-				return -EINVAL;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if (k + 1 >= outsz)
-			return -EINVAL;
-		out[k++] = c;
-	}
-	out[k] = '\0';
-	return 0;
-}
-
-int networks_query(const char *query, const char *key, char *out, size_t outsz)
-{
-	size_t klen = strlen(key);
-	int found = 0;
-
-	for (const char *p = query; p && *p; ) {
-		const char *end = strchrnul(p, '&');
-		const char *eq = memchr(p, '=', (size_t)(end - p));
-		size_t nlen = eq ? (size_t)(eq - p) : (size_t)(end - p);
-
-		if (nlen == klen && memcmp(p, key, klen) == 0) {
-			if (found)
-				return -EEXIST;
-			found = 1;
-			if (!eq)
-				out[0] = '\0';
-			else if (query_decode(eq + 1, (size_t)(end - eq - 1), out, outsz) < 0)
-				return -EINVAL;
-		}
-		p = *end ? end + 1 : end;
-	}
-	return found;
-}
-
 /* A plain decimal in [lo, hi]: digits only, no sign, no spaces. */
 static int query_number(const char *s, long long lo, long long hi, long long *v)
 {

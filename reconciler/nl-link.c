@@ -833,3 +833,85 @@ int nl_route_sync(const char *ifname, const struct ipnet *want, size_t nwant, in
 		*changed = count;
 	return ret;
 }
+
+/* ---- every route through a link, for the route viewer (feat-009) ---- */
+
+struct nl_route_dump {
+	int index;
+	struct nl_route *v;
+	size_t n, cap;
+};
+
+static int nl_route_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct nl_attrs a = { tb, RTA_MAX };
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct nl_route_dump *d = data;
+	struct nl_route *r;
+	size_t alen;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
+	    mnl_attr_parse(nlh, sizeof(*rtm), nl_attr_cb, &a) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	alen = nl_addr_len(rtm->rtm_family);
+	if (!alen || !tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != d->index)
+		return MNL_CB_OK;
+	if (d->n == d->cap) {
+		struct nl_route *grown;
+
+		d->cap = d->cap ? d->cap * 2 : 8;
+		grown = reallocarray(d->v, d->cap, sizeof(*grown));
+		if (!grown) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		d->v = grown;
+	}
+	r = &d->v[d->n++];
+	memset(r, 0, sizeof *r);
+	r->dst.family = rtm->rtm_family;
+	r->dst.prefix = rtm->rtm_dst_len;
+	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == alen)
+		memcpy(r->dst.addr, mnl_attr_get_payload(tb[RTA_DST]), alen);
+	r->table = tb[RTA_TABLE] ? (int)mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	r->protocol = rtm->rtm_protocol;
+	r->scope = rtm->rtm_scope;
+	r->type = rtm->rtm_type;
+	r->metric = tb[RTA_PRIORITY] ? (int)mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0;
+	return MNL_CB_OK;
+}
+
+int nl_route_dump(const char *ifname, struct nl_route **out, size_t *n)
+{
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF] = { 0 };
+	struct nl_route_dump d = { 0 };
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int ret, tries;
+
+	*out = NULL;
+	*n = 0;
+	ret = d.index = nl_link_index(ifname);
+	if (ret < 0)
+		return ret;
+	ret = -EINTR;
+	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
+		d.n = 0;
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_GETROUTE;
+		nlh->nlmsg_flags = NLM_F_REQUEST;
+		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = AF_UNSPEC;
+		ret = nl_request(nlh, true, nl_route_dump_cb, &d);
+	}
+	if (ret < 0) {
+		free(d.v);
+		return ret;
+	}
+	*out = d.v;
+	*n = d.n;
+	return 0;
+}

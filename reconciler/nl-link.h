@@ -53,6 +53,14 @@ int nl_addr_sync(const char *ifname, const struct ipnet *want, size_t nwant, int
 int nl_route_list(const char *ifname, struct ipnet **out, size_t *n);
 int nl_route_sync(const char *ifname, const struct ipnet *want, size_t nwant, int *changed);
 
+/* Every route (all tables, both families) whose output is ifname, for the
+ * route viewer (feat-009). *out malloc'd. */
+struct nl_route {
+	struct ipnet dst;
+	int table, protocol, scope, type, metric;
+};
+int nl_route_dump(const char *ifname, struct nl_route **out, size_t *n);
+
 /* Link events (RTMGRP_LINK): a non-blocking subscription whose fd goes into
  * the caller's poll loop. nl_monitor_read drains it, calling cb for every
  * RTM_NEWLINK/RTM_DELLINK; -ENOBUFS means events were lost (resync). */

@@ -917,3 +917,65 @@ int rec_firewall(struct rec *r, const char **code, char msg[256])
 	fw_plan_free(&p);       /* also after an error (nft.h) */
 	return err;
 }
+
+/* ---- route viewer (feat-009) ---- */
+
+static const char *table_name(int t)
+{
+	return t == 253 ? "default" : t == 254 ? "main" : t == 255 ? "local" : "";
+}
+
+static const char *proto_name(int p)
+{
+	switch (p) {
+	case 2: return "kernel";
+	case 3: return "boot";
+	case 4: return "static";
+	case NL_ROUTE_PROTO: return "wgpilot";
+	default: return "other";
+	}
+}
+
+static void routes_of(const struct network *n, json_t *out)
+{
+	struct nl_route *v = NULL;
+	struct ipnet subnet;
+	size_t cnt = 0;
+	bool have_subnet = ipnet_parse_cidr(&subnet, n->subnet) == 0;
+
+	if (nl_route_dump(n->iface, &v, &cnt) < 0)
+		return;
+	if (have_subnet)
+		ipnet_normalize(&subnet);
+	for (size_t i = 0; i < cnt; i++) {
+		char dst[IPNET_STRLEN];
+		bool addr_route = have_subnet && v[i].protocol == 2 && v[i].dst.family == subnet.family
+				  && v[i].dst.prefix == subnet.prefix
+				  && memcmp(v[i].dst.addr, subnet.addr, sizeof subnet.addr) == 0;
+
+		if (v[i].table == 255)
+			continue;       /* the local table's host routes are noise here */
+		ipnet_format(dst, &v[i].dst);
+		json_array_append_new(out, json_pack("{s:s,s:s,s:i,s:s,s:s,s:i,s:i,s:b}",
+			"destination", dst, "interface", n->iface, "table", v[i].table,
+			"table_name", table_name(v[i].table), "protocol", proto_name(v[i].protocol),
+			"scope", v[i].scope, "metric", v[i].metric,
+			"managed", addr_route || v[i].protocol == NL_ROUTE_PROTO));
+	}
+	free(v);
+}
+
+json_t *rec_routes(struct rec *r, const char *iface)
+{
+	struct network *v;
+	size_t n;
+	json_t *out = json_array();
+
+	if (model_network_list(r->db, &v, &n) < 0)
+		return out;
+	for (size_t i = 0; i < n; i++)
+		if ((!iface || strcmp(iface, v[i].iface) == 0) && nl_link_index(v[i].iface) > 0)
+			routes_of(&v[i], out);
+	networks_free(v, n);
+	return out;
+}

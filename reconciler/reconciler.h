@@ -52,6 +52,10 @@ json_t *rec_status(struct rec *r, const char *iface);
 /* feat-007: whether UDP port is free in this namespace, and which managed
  * interface holds it. {"port","in_use","owner"}; new reference. */
 json_t *rec_check_port(struct rec *r, int port);
+/* feat-009: the routes through managed interfaces (or iface only), each
+ * with destination, table, protocol and whether wgpilot manages it. New
+ * reference (array). */
+json_t *rec_routes(struct rec *r, const char *iface);
 /* Every WireGuard link of this host/namespace. New reference (array). */
 json_t *rec_detect(struct rec *r);
 

@@ -36,13 +36,14 @@ struct client {
 };
 
 enum op { OP_PING, OP_RECONCILE, OP_APPLY_NETWORK, OP_TEARDOWN, OP_APPLY_PEER,
-	  OP_REMOVE_PEER, OP_STATUS, OP_DETECT, OP_CHECK_PORT, OP_APPLY_FIREWALL, OP__MAX };
+	  OP_REMOVE_PEER, OP_STATUS, OP_DETECT, OP_CHECK_PORT, OP_APPLY_FIREWALL, OP_ROUTES,
+	  OP__MAX };
 
 static const char *const op_names[OP__MAX] = {
 	[OP_PING] = "ping", [OP_RECONCILE] = "reconcile", [OP_APPLY_NETWORK] = "apply_network",
 	[OP_TEARDOWN] = "teardown", [OP_APPLY_PEER] = "apply_peer", [OP_REMOVE_PEER] = "remove_peer",
 	[OP_STATUS] = "status", [OP_DETECT] = "detect", [OP_CHECK_PORT] = "check_port",
-	[OP_APPLY_FIREWALL] = "apply_firewall",
+	[OP_APPLY_FIREWALL] = "apply_firewall", [OP_ROUTES] = "routes",
 };
 
 static long long now_ms(void)
@@ -261,6 +262,11 @@ static json_t *handle(struct rec *r, enum op op, json_t *req)
 	case OP_APPLY_FIREWALL:
 		err = rec_firewall(r, &code, msg);
 		return err < 0 ? error_reply(code, msg, NULL) : ok_reply();
+	case OP_ROUTES:
+		iface = str_arg(req, "interface");
+		if (iface && !iface_name_ok(iface))
+			return error_reply("VALIDATION_ERROR", "bad interface name", NULL);
+		return json_pack("{s:b,s:o}", "ok", 1, "routes", rec_routes(r, iface));
 	case OP_REMOVE_PEER:
 		iface = str_arg(req, "interface");
 		if (!iface_name_ok(iface) || !str_arg(req, "public_key"))
@@ -306,7 +312,8 @@ static void serve_line(struct rec *r, int fd, const char *line, size_t len)
 		log_warn("reconcile", "socket_unknown_op", json_pack("{s:s}", "op", opname ? opname : ""));
 		reply = error_reply("VALIDATION_ERROR", "unknown op", NULL);
 	} else {
-		bool reads = op == OP_STATUS || op == OP_PING || op == OP_DETECT || op == OP_CHECK_PORT;
+		bool reads = op == OP_STATUS || op == OP_PING || op == OP_DETECT || op == OP_CHECK_PORT
+			     || op == OP_ROUTES;
 		const char *iface = json_string_value(json_object_get(req, "interface"));
 		const char *key = iface && strlen(iface) < IFNAMSIZ ? iface : "";
 		struct status_cache *hit = op == OP_STATUS ? status_cached(key) : NULL;

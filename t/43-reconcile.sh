@@ -133,9 +133,28 @@ if command -v python3 >/dev/null 2>&1; then
 	like "$(rpc '{"op":"check_port","port":0}')" '"ok": ?false.*VALIDATION_ERROR' "check_port: bad port refused"
 	like "$(rpc '{"op":"shell","cmd":"id"}')" '"ok": ?false.*unknown op' "opcodes outside the whitelist are refused"
 	like "$(rpc 'not json')" '"ok": ?false.*malformed' "malformed requests get an error reply"
+	routes=$(rpc '{"op":"routes","interface":"wg0"}')
+	like "$routes" '"destination": ?"10.60.0.0/24".*"managed": ?true' "routes (feat-009): the address route is managed"
+	# A client that connects and sends nothing must not block anybody else.
+	python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b"{\"op\":"); time.sleep(6)' \
+		"$dir/rec.sock" &
+	slow=$!
+	sleep 0.3
+	t0=$(date +%s%N)
+	"$WGP" --config "$cfg" status >/dev/null
+	t1=$(date +%s%N)
+	ok "a stalled client does not delay others ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 1000
+	wait "$slow" || true
+	like "$(grep -c socket_client_timeout "$dir/rec.log")" '^[1-9]' "the stalled client is dropped after its timeout"
 else
-	skip 5 "python3 not installed"
+	skip 8 "python3 not installed"
 fi
+# SIGHUP re-reads the configuration
+sed -i 's/^reconciler:/logging:\n  level: debug\nreconciler:/' "$cfg"
+kill -HUP "$rec_pid"
+ok "SIGHUP reloads the configuration (log level debug)" wait_until 5 grep -q '"msg":"reloaded","component":"main","log_level":"debug"' "$dir/rec.log"
+sed -i '/^logging:/,+1d' "$cfg"
+kill -HUP "$rec_pid"
 
 # --- peers disabled / enabled in the DB ----------------------------------------------------
 sqlite3 "$DB" "UPDATE peers SET enabled = 0 WHERE id = 3"
@@ -198,8 +217,13 @@ ip link del wgz0
 reconcile
 ok "once the port is free the network comes up" same_peers 2 wg1
 
-# --- kill -9 at random points of a large apply, then converge ---------------------------
+# --- SIGTERM leaves the VPN running --------------------------------------------------------
 rec_stop
+ok "after SIGTERM the interfaces stay up (tunnels keep working)" bash -c "ip link show wg0 | grep -q ',UP'"
+ok "... with their peers" same_peers 1 wg0
+like "$(grep reconciler_stopping "$dir/rec.log" | tail -n 1)" "interfaces stay up" "the stop is logged"
+
+# --- kill -9 at random points of a large apply, then converge ---------------------------
 "$GEN" --config "$cfg" --peers 3000 --port 51840 --subnet 10.63.0.0/20 --disabled "$dir/net4.conf" >/dev/null
 sqlite3 "$DB" "UPDATE networks SET enabled = 1 WHERE id = 4"
 for i in 1 2 3 4 5 6; do

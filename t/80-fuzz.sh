@@ -20,6 +20,8 @@ harnesses=(
 	"import|fuzz/fuzz-import.c lib/wgconf.c|"
 	"config|fuzz/fuzz-config.c lib/config.c|yaml-0.1"
 	"uapi|fuzz/fuzz-uapi.c reconciler/uapi.c reconciler/wgdev.c reconciler/nl-link.c|libsodium libmnl"
+	"body|fuzz/fuzz-body.c cgi/body.c cgi/http.c lib/validate.c lib/ipnet.c|jansson libsodium fcgi"
+	"query|fuzz/fuzz-query.c cgi/query.c cgi/http.c|jansson fcgi"
 )
 
 # A trivial program proves clang can link libFuzzer at all.

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /api/settings/tls (api.md §9, operations.md §6): what the certificate
+ * nginx serves says about itself, and the queue of the TLS test.
+ *
+ * The setting tls_status (a JSON object) is shared with the root job that
+ * runs `certbot ... --dry-run`: POST /api/settings/tls/test adds
+ * "test_requested_at" (Unix seconds) and keeps every other field; the job
+ * removes "test_requested_at" when it takes the request and writes its
+ * result as "ok" (true/false), "at" (Unix seconds) and "message" (text).
+ * A test is queued while "test_requested_at" is there. GET returns the
+ * whole object as last_test.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include "api.h"
+#include "db.h"
+#include "log.h"
+#include "validate.h"
+#include "../wgpilot/tls.h"
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* The issuer's first O of the certificate in path (valid UTF-8 without
+ * control characters, else ""): the issuer of a certificate without CN. */
+static void issuer_org(const char *path, char *out, size_t outsz)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
+	const X509_NAME *name = x ? X509_get_issuer_name(x) : NULL;
+	int idx = name ? X509_NAME_get_index_by_NID(name, NID_organizationName, -1) : -1;
+	const X509_NAME_ENTRY *e = idx >= 0 ? X509_NAME_get_entry(name, idx) : NULL;
+	unsigned char *utf8 = NULL;
+	int n = e ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
+
+	out[0] = '\0';
+	if (n > 0 && (size_t)n < outsz) {
+		for (int i = 0; i < n; i++)
+			out[i] = utf8[i] < 0x20 || utf8[i] == 0x7f ? '?' : (char)utf8[i];
+		out[n] = '\0';
+	}
+	OPENSSL_free(utf8);
+	X509_free(x);
+	BIO_free(bio);
+	ERR_clear_error();
+}
+
+/* A string or null for "" and for text jansson refuses (invalid UTF-8). */
+static json_t *str_or_null(const char *s)
+{
+	json_t *j = s && *s ? json_string(s) : NULL;
+
+	return j ? j : json_null();
+}
+
+/* GET /api/settings/tls — 200 {"mode","domain","cert_expiry","issuer",
+ * "last_test","fallback"} (+ "cert_error" when the certificate cannot be
+ * read: cert_expiry and issuer are then null); 500 database error.
+ * The certificate is the one nginx serves for tls.mode: self-signed
+ * <data_dir>/certs/selfsigned.crt, manual tls.cert_file, acme
+ * <data_dir>/certs/acme/live/<domain>/fullchain.pem, or the self-signed one
+ * when that is missing (fallback: true). domain is tls.acme_domain or the
+ * setting hostname; last_test the tls_status object or null. */
+void settings_tls_get(struct req *r)
+{
+	const struct config *c = &r->app->cfg;
+	char *hostname = NULL, *status = NULL, path[PATH_MAX + 320], why[PATH_MAX + 400];
+	char issuer[256];
+	const char *domain;
+	struct tls_cert_info ci;
+	bool acme = strcmp(c->tls_mode, "acme") == 0, fallback = false;
+	json_t *last = NULL, *o;
+	int err = 0;
+
+	if (db_setting_get(r->app->db, "hostname", &hostname) < 0
+	    || db_setting_get(r->app->db, "tls_status", &status) < 0) {
+		free(hostname);
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return;
+	}
+	domain = c->acme_domain[0] ? c->acme_domain : hostname && *hostname ? hostname : NULL;
+	why[0] = '\0';
+	if (strcmp(c->tls_mode, "manual") == 0) {
+		if (!c->tls_cert_file[0])
+			snprintf(why, sizeof why, "tls.cert_file is not set");
+		snprintf(path, sizeof path, "%s", c->tls_cert_file);
+	} else if (acme && domain && !v_hostname(domain)) {
+		/* v_hostname: no '/' or "..", so the path stays in certs/acme */
+		snprintf(path, sizeof path, "%s/certs/acme/live/%s/fullchain.pem", c->data_dir, domain);
+	} else {
+		fallback = acme;        /* acme without a usable domain */
+		snprintf(path, sizeof path, "%s/certs/selfsigned.crt", c->data_dir);
+	}
+	if (!why[0]) {
+		err = tls_cert_info(path, &ci);
+		if (err == -ENOENT && acme && !fallback) {
+			fallback = true;
+			snprintf(path, sizeof path, "%s/certs/selfsigned.crt", c->data_dir);
+			err = tls_cert_info(path, &ci);
+		}
+		if (err < 0)
+			snprintf(why, sizeof why, "%s: %s", path,
+				 err == -EINVAL ? "no readable certificate" : strerror(-err));
+	}
+	if (why[0]) {
+		log_warn("handler", "tls_cert_unreadable", json_pack("{s:s,s:s,s:s}", "mode", c->tls_mode,
+			 "error", why, "request_id", r->request_id));
+	} else {
+		snprintf(issuer, sizeof issuer, "%s", ci.issuer_cn);
+		if (!issuer[0])
+			issuer_org(path, issuer, sizeof issuer);
+	}
+	if (status) {
+		last = json_loads(status, 0, NULL);
+		if (!json_is_object(last)) {
+			log_warn("handler", "tls_status_invalid", json_pack("{s:s}", "request_id", r->request_id));
+			json_decref(last);
+			last = NULL;
+		}
+	}
+	o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:b}", "mode", c->tls_mode, "domain", str_or_null(domain),
+		      "cert_expiry", why[0] ? json_null() : json_integer((json_int_t)ci.not_after),
+		      "issuer", why[0] ? json_null() : str_or_null(issuer),
+		      "last_test", last ? last : json_null(), "fallback", fallback);
+	if (o && why[0])
+		json_object_set_new(o, "cert_error", str_or_null(why));
+	free(hostname);
+	free(status);
+	if (!o) {
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		return;
+	}
+	resp_json(r, 200, o);
+}
+
+/* POST /api/settings/tls/test — 202 {"status":"queued"}: tls_status gets
+ * "test_requested_at" for the root job (other fields kept); audited as
+ * settings.updated {"tls_test":"queued"}. While a test is queued another
+ * request changes nothing and answers 202 again. 500 database error
+ * (nothing stored). */
+void settings_tls_test(struct req *r)
+{
+	sqlite3 *db = r->app->db;
+	char *old = NULL, *text = NULL;
+	json_t *st = NULL;
+	bool already = false;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return;
+	}
+	if (db_setting_get(db, "tls_status", &old) < 0)
+		goto fail;
+	if (old) {
+		st = json_loads(old, 0, NULL);
+		if (!json_is_object(st)) {
+			/* not ours to repair field by field: start a new object */
+			log_warn("handler", "tls_status_invalid", json_pack("{s:s}", "request_id", r->request_id));
+			json_decref(st);
+			st = NULL;
+		}
+	}
+	if (!st && !(st = json_object()))
+		goto fail;
+	already = json_is_integer(json_object_get(st, "test_requested_at"));
+	if (!already) {
+		if (json_object_set_new(st, "test_requested_at", json_integer((json_int_t)time(NULL))) < 0
+		    || !(text = json_dumps(st, JSON_COMPACT)) || db_setting_set(db, "tls_status", text) < 0)
+			goto fail;
+	}
+	if (db_exec(db, "COMMIT") < 0)
+		goto fail;
+	if (already) {
+		log_info("handler", "tls_test_already_queued", json_pack("{s:s}", "request_id", r->request_id));
+	} else {
+		log_info("handler", "tls_test_queued", json_pack("{s:s,s:s}", "mode", r->app->cfg.tls_mode,
+			 "request_id", r->request_id));
+		audit(r, "settings.updated", "settings", json_pack("{s:s}", "tls_test", "queued"));
+	}
+	free(old);
+	free(text);
+	json_decref(st);
+	resp_json(r, 202, json_pack("{s:s}", "status", "queued"));
+	return;
+fail:
+	db_exec(db, "ROLLBACK");
+	free(old);
+	free(text);
+	json_decref(st);
+	resp_error(r, 500, "INTERNAL_ERROR", "database error");
+}
