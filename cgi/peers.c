@@ -162,7 +162,11 @@ static void peer_write(struct sbuf *b, const struct peer *p, struct live l)
 	long long now = (long long)time(NULL);
 	bool online = l.last_handshake > 0 && now - l.last_handshake < ONLINE_WINDOW;
 
-	sb_printf(b, "{\"id\":%lld,\"network_id\":%lld,\"name\":", p->id, p->network_id);
+	sb_puts(b, "{\"id\":");
+	sb_int(b, p->id);
+	sb_puts(b, ",\"network_id\":");
+	sb_int(b, p->network_id);
+	sb_puts(b, ",\"name\":");
 	sb_json_str(b, p->name);
 	sb_puts(b, ",\"email\":");
 	sb_json_str(b, p->email);
@@ -172,19 +176,30 @@ static void peer_write(struct sbuf *b, const struct peer *p, struct live l)
 	sb_json_str(b, p->allowed_ips);
 	sb_puts(b, ",\"endpoint\":");
 	sb_json_str(b, p->endpoint);
-	sb_printf(b, ",\"persistent_keepalive\":%d,\"role\":", p->persistent_keepalive);
+	sb_puts(b, ",\"persistent_keepalive\":");
+	sb_int(b, p->persistent_keepalive);
+	sb_puts(b, ",\"role\":");
 	sb_json_str(b, p->role);
 	sb_puts(b, ",\"site_networks\":");
 	sb_json_str(b, p->site_networks);
-	sb_printf(b, ",\"enabled\":%s,\"online\":%s,\"last_handshake\":%lld,\"transfer_rx\":%lld,"
-		  "\"transfer_tx\":%lld,\"expires_at\":", p->enabled ? "true" : "false",
-		  online ? "true" : "false", l.last_handshake, l.rx, l.tx);
+	sb_puts(b, p->enabled ? ",\"enabled\":true" : ",\"enabled\":false");
+	sb_puts(b, online ? ",\"online\":true" : ",\"online\":false");
+	sb_puts(b, ",\"last_handshake\":");
+	sb_int(b, l.last_handshake);
+	sb_puts(b, ",\"transfer_rx\":");
+	sb_int(b, l.rx);
+	sb_puts(b, ",\"transfer_tx\":");
+	sb_int(b, l.tx);
+	sb_puts(b, ",\"expires_at\":");
 	if (p->expires_at)
-		sb_printf(b, "%lld", p->expires_at);
+		sb_int(b, p->expires_at);
 	else
 		sb_puts(b, "null");
-	sb_printf(b, ",\"created_at\":%lld,\"updated_at\":%lld,\"tunnel_type\":", p->created_at,
-		  p->updated_at);
+	sb_puts(b, ",\"created_at\":");
+	sb_int(b, p->created_at);
+	sb_puts(b, ",\"updated_at\":");
+	sb_int(b, p->updated_at);
+	sb_puts(b, ",\"tunnel_type\":");
 	sb_json_str(b, p->tunnel_type);
 	sb_puts(b, ",\"split_cidrs\":");
 	sb_json_str(b, p->split_cidrs);

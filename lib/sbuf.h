@@ -20,6 +20,8 @@ void sb_puts(struct sbuf *b, const char *s);
 void sb_putc(struct sbuf *b, char c);
 __attribute__((format(printf, 2, 3)))
 void sb_printf(struct sbuf *b, const char *fmt, ...);
+/* Appends v in decimal (no printf on the hot path). */
+void sb_int(struct sbuf *b, long long v);
 /* Appends s as a quoted JSON string with every needed escape. */
 void sb_json_str(struct sbuf *b, const char *s);
 /* Empties without freeing. */

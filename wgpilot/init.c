@@ -123,8 +123,14 @@ static int ensure_certificate(const struct config *cfg)
 	int err;
 
 	snprintf(dir, sizeof dir, "%s/certs", cfg->data_dir);
-	if ((err = mkdir_p(dir, 0700)) < 0)
+	if ((err = mkdir_p(dir, 0710)) < 0)
 		return err;
+	/* The API (service group) reads the certificate for GET /api/settings/tls;
+	 * the key stays 0600 for nginx's root master only. */
+	struct group *gr = getgrnam(SERVICE_USER);
+	if (geteuid() == 0 && gr && chown(dir, 0, gr->gr_gid) < 0)
+		fprintf(stderr, "wgpilot: warning: chown %s: %s\n", dir, strerror(errno));
+	chmod(dir, 0710);
 	snprintf(crt, sizeof crt, "%s/selfsigned.crt", dir);
 	snprintf(key, sizeof key, "%s/selfsigned.key", dir);
 	if (access(crt, R_OK) == 0 && access(key, R_OK) == 0 && tls_key_matches(crt, key) == 1)
