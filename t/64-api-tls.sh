@@ -132,10 +132,10 @@ status 201 "a viewer API key"
 vkey=$(json_get "$API_BODY" '$.key')
 
 # --- self-signed (the default) -----------------------------------------------------------
-# `wgpilot init` makes certs/ 0700 root (security.md §14), which the API
-# workers (service user) cannot search: the answer then says so. The
-# certificate is public; the key stays 0600 root. Give the service group
-# search permission (what init has to do for this endpoint), then go on.
+# `wgpilot init` makes certs/ 0710 root:wgpilot so the API workers (service
+# user) can read the public certificate; the key stays 0600 root. A state dir
+# made by an older init (0700 root) gets the error answer, checked here
+# before search permission is granted by hand.
 svc_group=$(stat -c %G "$state/data")
 if ! ip netns exec "$ns" setpriv --reuid="$(stat -c %U "$state/data")" --regid="$svc_group" \
 	--init-groups test -r "$SELF"; then
