@@ -691,78 +691,27 @@ void nl_monitor_close(struct nl_monitor *m)
 
 /* ---- routes of managed links (site-to-site LANs behind site gateways) ---- */
 
-struct nl_route_list {
-	int index;
-	struct ipnet *routes;
-	size_t n, cap;
-};
-
-static int nl_route_list_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	struct nl_attrs a = { tb, RTA_MAX };
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	struct nl_route_list *list = data;
-	size_t alen;
-
-	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
-	    mnl_attr_parse(nlh, sizeof(*rtm), nl_attr_cb, &a) < 0) {
-		errno = EPROTO;
-		return MNL_CB_ERROR;
-	}
-	alen = nl_addr_len(rtm->rtm_family);
-	if (rtm->rtm_protocol != NL_ROUTE_PROTO || rtm->rtm_table != RT_TABLE_MAIN || !alen
-	    || !tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != list->index)
-		return MNL_CB_OK;
-	if (list->n == list->cap) {
-		struct ipnet *grown;
-
-		list->cap = list->cap ? list->cap * 2 : 8;
-		grown = reallocarray(list->routes, list->cap, sizeof(*grown));
-		if (!grown) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		list->routes = grown;
-	}
-	memset(&list->routes[list->n], 0, sizeof(struct ipnet));
-	list->routes[list->n].family = rtm->rtm_family;
-	list->routes[list->n].prefix = rtm->rtm_dst_len;
-	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == alen)
-		memcpy(list->routes[list->n].addr, mnl_attr_get_payload(tb[RTA_DST]), alen);
-	list->n++;
-	return MNL_CB_OK;
-}
-
 int nl_route_list(const char *ifname, struct ipnet **out, size_t *n)
 {
-	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
-	struct nl_route_list list = { 0 };
-	struct nlmsghdr *nlh;
-	struct rtmsg *rtm;
-	int ret, tries;
+	struct nl_route *all = NULL;
+	size_t nall = 0, k = 0;
+	int ret = nl_route_dump(ifname, &all, &nall);
 
 	*out = NULL;
 	*n = 0;
-	ret = list.index = nl_link_index(ifname);
 	if (ret < 0)
 		return ret;
-	ret = -EINTR;
-	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
-		list.n = 0;
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = RTM_GETROUTE;
-		nlh->nlmsg_flags = NLM_F_REQUEST;
-		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-		rtm->rtm_family = AF_UNSPEC;
-		ret = nl_request(nlh, true, nl_route_list_cb, &list);
+	/* ours only: main table, our protocol number */
+	*out = malloc((nall + 1) * sizeof **out);
+	if (!*out) {
+		free(all);
+		return -ENOMEM;
 	}
-	if (ret < 0) {
-		free(list.routes);
-		return ret;
-	}
-	*out = list.routes;
-	*n = list.n;
+	for (size_t i = 0; i < nall; i++)
+		if (all[i].protocol == NL_ROUTE_PROTO && all[i].table == RT_TABLE_MAIN)
+			(*out)[k++] = all[i].dst;
+	*n = k;
+	free(all);
 	return 0;
 }
 

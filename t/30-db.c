@@ -99,8 +99,15 @@ static void test_fresh(void)
 	is_int(count(db, "SELECT COUNT(*) FROM pragma_table_info('peers') WHERE name IN "
 		     "('expires_at','tunnel_type','split_cidrs')"), 3, "peers has the later columns");
 	is_int(count(db, "SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name IN "
-		     "('idx_peers_network','idx_snapshots_time','idx_audit_timestamp',"
-		     "'idx_audit_action','idx_api_keys_hash')"), 5, "indexes exist");
+		     "('idx_peers_network','idx_audit_timestamp',"
+		     "'idx_audit_action','idx_api_keys_hash')"), 4, "indexes exist");
+	is_int(count(db, "SELECT COUNT(*) FROM sqlite_master WHERE name='idx_snapshots_time'"), 0,
+	       "no index duplicating the snapshots' primary key (006)");
+	is_int(count(db, "SELECT COUNT(*) FROM pragma_table_list WHERE name='peer_snapshots' AND wr"), 1,
+	       "peer_snapshots is WITHOUT ROWID (006)");
+	is_int(count(db, "SELECT COUNT(*) FROM pragma_foreign_key_list('peer_snapshots') WHERE "
+		     "\"table\"='peers' AND \"from\"='peer_id' AND on_delete='CASCADE'"), 1,
+	       "peer_snapshots keeps its cascading FK to peers");
 	is_int(count(db, "PRAGMA foreign_keys"), 1, "foreign_keys on");
 	db_close(db);
 }
@@ -125,6 +132,50 @@ static void test_upgrade_each(void)
 			     "SELECT COUNT(*) FROM settings"), 6, "every other row kept (from v%d)", k);
 		db_close(db);
 	}
+}
+
+/* 006 rebuilds peer_snapshots with foreign_keys on: every row must survive,
+ * and the FK must still cascade afterwards. */
+static void test_snapshots_rebuild(void)
+{
+	sqlite3 *db = fresh("v5-snapshots.db");
+	const char *sum = "SELECT COUNT(*) || ':' || TOTAL(peer_id * timestamp) || ':' || "
+			  "TOTAL(rx_bytes) || ':' || TOTAL(tx_bytes) || ':' || TOTAL(online) "
+			  "FROM peer_snapshots";
+	char before[200] = "", after[200] = "";
+	sqlite3_stmt *st;
+	int k5 = -1;
+
+	for (int i = 0; i < db_migrations_count; i++)
+		if (strcmp(db_migrations[i].filename, "006_snapshots_compact.sql") == 0)
+			k5 = i;
+	ok(k5 == 5, "006_snapshots_compact.sql is the sixth migration");
+	ok(db && migrate_to(db, 5) == 0 && seed_v1(db) == 0
+	   && db_exec(db, "INSERT INTO peers(network_id,name,private_key,public_key,allowed_ips) "
+		      "VALUES (1,'laptop','sb1:z','lpub','10.0.0.3/32');"
+		      "WITH RECURSIVE t(ts) AS (SELECT 1000 UNION ALL SELECT ts + 30 FROM t "
+		      "WHERE ts < 1000 + 30 * 4999) INSERT INTO peer_snapshots "
+		      "SELECT p.id, t.ts, t.ts * p.id, t.ts / 2, (t.ts / 3600) % 2 FROM peers p, t") == 0,
+	   "DB at version 5 with 10,001 snapshots of 2 peers");
+	if (sqlite3_prepare_v2(db, sum, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(before, sizeof before, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	is_int(db_migrate(db, NULL), 0, "migrate 5 -> 6");
+	is_int(db_schema_version(db), db_migrations_count, "at the newest version");
+	if (sqlite3_prepare_v2(db, sum, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(after, sizeof after, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	ok(before[0] && strncmp(before, "10001:", 6) == 0, "before: %s", before);
+	is_str(after, before, "no snapshot lost or changed by the rebuild");
+	is_int(count(db, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'peer_snapshots_%'"), 0,
+	       "the old table is gone");
+	is_int(count(db, "SELECT COUNT(*) FROM pragma_foreign_key_check('peer_snapshots')"), 0,
+	       "foreign key check clean");
+	is_int(count(db, "PRAGMA foreign_keys"), 1, "foreign_keys still on");
+	db_exec(db, "DELETE FROM peers WHERE name='laptop'");
+	is_int(count(db, "SELECT COUNT(*) FROM peer_snapshots"), 5001,
+	       "deleting a peer still cascades to its snapshots");
+	db_close(db);
 }
 
 static void test_newer_refused(void)
@@ -207,6 +258,7 @@ int main(void)
 		skip_all("mkdtemp failed");
 	test_fresh();
 	test_upgrade_each();
+	test_snapshots_rebuild();
 	test_newer_refused();
 	test_settings_and_model();
 	char cmd[300];

@@ -65,7 +65,7 @@ client() {
 	CLIENT_PID=$WG_PID
 }
 pings() { ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
-reaches() { wait_until "${3:-8}" pings "$1" "$2"; }
+reaches() { wait_until "${3:-15}" pings "$1" "$2"; }
 blocked() { ! reaches "$1" "$2" 3; }
 
 hub=$(new_network Hub hub-routed 10.71.0.0/24 51821)
