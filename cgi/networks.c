@@ -10,6 +10,7 @@
 #include "ipnet.h"
 #include "log.h"
 #include "model.h"
+#include "rpc.h"
 #include "sbuf.h"
 #include "validate.h"
 
@@ -155,6 +156,27 @@ static int check_conflicts(struct req *r, const struct ipnet *subnet, int port)
 	return ret;
 }
 
+/* feat-007: a UDP port bound by another program on the host is refused
+ * before anything is written. 1 (409 sent) or 0 (free, or the reconciler
+ * cannot tell: creation then fails there with the same hint). */
+static int port_taken_elsewhere(struct req *r, int port)
+{
+	json_t *req = json_pack("{s:s,s:i,s:s}", "op", "check_port", "port", port,
+				"request_id", r->request_id), *reply = NULL;
+	int taken = 0;
+
+	if (rpc_call(r->app->cfg.rec_socket, req, &reply, RPC_TIMEOUT_MS) == 0
+	    && json_is_true(json_object_get(reply, "in_use"))
+	    && !*(json_string_value(json_object_get(reply, "owner")) ?: "")) {
+		resp_error(r, 409, "PORT_IN_USE", "UDP port %d is already in use by another program "
+			   "on this host", port);
+		taken = 1;
+	}
+	json_decref(req);
+	json_decref(reply);
+	return taken;
+}
+
 /* Fills keys: private (sealed) and public. 0 or -ENOMEM. */
 static int network_keys(struct req *r, struct network *n)
 {
@@ -227,6 +249,8 @@ json_t *network_create_from_body(struct req *r, const char *dns_default, long lo
 	n.mtu = b.has[NF_MTU] ? (int)b.i[NF_MTU] : NETWORK_MTU_DEFAULT;
 	body_free(&b);
 
+	if (port_taken_elsewhere(r, n.listen_port))
+		goto out;
 	if (network_keys(r, &n) < 0) {
 		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
 		goto out;

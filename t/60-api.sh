@@ -186,6 +186,18 @@ bad 0 POST /api/setup/step/2 '{"public_ip":"203.0.113.8"}' 409 SETUP_ALREADY_COM
 bad 0 POST /api/networks "$(net Overlap gateway 10.77.0.0/16 51900)" 409 SUBNET_CONFLICT "overlapping subnet"
 bad 0 POST /api/networks "$(net Inside gateway 10.77.0.128/25 51900)" 409 SUBNET_CONFLICT "subnet inside another"
 bad 0 POST /api/networks "$(net Port gateway 10.79.0.0/24 51820)" 409 PORT_IN_USE "port in use"
+# feat-007: a port another program holds on the host is refused up front
+if command -v python3 >/dev/null 2>&1; then
+	ip netns exec "$ns" python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",51899)); time.sleep(20)' &
+	holder=$!
+	sleep 0.5
+	bad 0 POST /api/networks "$(net Held gateway 10.79.0.0/24 51899)" 409 PORT_IN_USE "UDP port held by another program"
+	like "$(json_get "$API_BODY" '$.error.message')" "in use by another program" "  ... and says so"
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" 2>/dev/null || true
+else
+	skip 3 "python3 not installed"
+fi
 api POST /api/networks "$(net Office gateway 172.20.0.0/24 51821)"
 is "$API_STATUS" 201 "second network"
 is "$(json_get "$API_BODY" '$.interface')" wg1 "second network is wg1"
