@@ -136,7 +136,7 @@ static int live_load(sqlite3 *db, struct live *lv)
 {
 	static const char nets_sql[] =
 		"SELECT id, name, interface FROM networks WHERE enabled = 1 ORDER BY interface";
-	/* MAX(timestamp) per peer is one index seek each (idx_snapshots_time). */
+	/* MAX(timestamp) per peer is one primary-key seek each. */
 	static const char peers_sql[] =
 		"SELECT p.id, p.network_id, p.public_key, p.name, p.enabled, p.created_at,"
 		" s.timestamp, s.rx_bytes, s.tx_bytes, s.online"
@@ -432,34 +432,45 @@ int cmd_snapshot(struct cli *c, int once)
 /* ------------------------------------------------------------------------ */
 /* compact                                                                  */
 
-enum { SQL_TEMP, SQL_BUCKETS, SQL_TOTALS, SQL_DEL_MERGED, SQL_INSERT, SQL_CLEAR, SQL_DEL_OLD,
+enum { SQL_TEMP, SQL_BUCKETS, SQL_TOTALS, SQL_REPLACE, SQL_DEL_MERGED, SQL_CLEAR, SQL_DEL_OLD,
        SQL_COUNT, SQL__MAX };
 
-/* Set-based per peer and tier: the buckets to rewrite go into a temp table,
- * their rows are deleted and one row per bucket inserted: a handful of
- * statements per peer however many buckets there are. */
+/* Set-based over a batch of peers (ids ?1..?2) and one tier [?3, ?4) of
+ * buckets of ?5 seconds: the buckets to rewrite go into a temp table, one
+ * INSERT OR REPLACE puts a row at each bucket start, one DELETE removes every
+ * other row of the tier. Tier starts are bucket-aligned, so "not at a bucket
+ * start" is "timestamp % size <> 0". The peers drive the joins (CROSS JOIN)
+ * so that each peer's tier is one primary-key range seek, not a scan of the
+ * whole batch. Measured: per-peer statements spent ~13 s on a year of 1,000
+ * peers; the batched statements do it in a few seconds (t/55 bench). */
+#define COMPACT_BATCH_PEERS 100   /* keeps each write transaction well under busy_timeout */
 static const char *const compact_sql[SQL__MAX] = {
-	[SQL_TEMP] = "CREATE TEMP TABLE IF NOT EXISTS compact_buckets (bucket INTEGER PRIMARY KEY,"
-		     " rx INTEGER NOT NULL, tx INTEGER NOT NULL, online INTEGER NOT NULL, n INTEGER NOT NULL)",
-	/* Buckets of one tier that hold more than one row, or one row not at
-	 * the bucket start, with the latest row's counters and max(online). */
+	[SQL_TEMP] = "CREATE TEMP TABLE IF NOT EXISTS compact_buckets (peer_id INTEGER NOT NULL,"
+		     " bucket INTEGER NOT NULL, rx INTEGER NOT NULL, tx INTEGER NOT NULL,"
+		     " online INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (peer_id, bucket))"
+		     " WITHOUT ROWID",
+	/* Buckets that hold more than one row, or one row not at the bucket
+	 * start, with the latest row's counters and max(online). */
 	[SQL_BUCKETS] =
-		"INSERT INTO temp.compact_buckets (bucket, rx, tx, online, n)"
-		" SELECT b.bucket, s.rx_bytes, s.tx_bytes, b.online, b.n FROM"
-		" (SELECT timestamp - timestamp % ?4 AS bucket, MAX(timestamp) AS last,"
-		"  MAX(online) AS online, COUNT(*) AS n, MIN(timestamp) AS first"
-		"  FROM peer_snapshots WHERE peer_id = ?1 AND timestamp >= ?2 AND timestamp < ?3"
-		"  GROUP BY bucket) b"
-		" JOIN peer_snapshots s ON s.peer_id = ?1 AND s.timestamp = b.last"
+		"INSERT INTO temp.compact_buckets (peer_id, bucket, rx, tx, online, n)"
+		" SELECT b.peer_id, b.bucket, s.rx_bytes, s.tx_bytes, b.online, b.n FROM"
+		" (SELECT s.peer_id, s.timestamp - s.timestamp % ?5 AS bucket,"
+		"  MAX(s.timestamp) AS last, MAX(s.online) AS online, COUNT(*) AS n,"
+		"  MIN(s.timestamp) AS first"
+		"  FROM peers p CROSS JOIN peer_snapshots s ON s.peer_id = p.id"
+		"   AND s.timestamp >= ?3 AND s.timestamp < ?4"
+		"  WHERE p.id BETWEEN ?1 AND ?2 GROUP BY s.peer_id, bucket) b"
+		" JOIN peer_snapshots s ON s.peer_id = b.peer_id AND s.timestamp = b.last"
 		" WHERE b.n > 1 OR b.first <> b.bucket",
 	[SQL_TOTALS] = "SELECT COUNT(*), TOTAL(n) FROM temp.compact_buckets",
-	[SQL_DEL_MERGED] = "DELETE FROM peer_snapshots WHERE peer_id = ?1 AND timestamp >= ?2"
-			   " AND timestamp < ?3 AND timestamp - timestamp % ?4 IN"
-			   " (SELECT bucket FROM temp.compact_buckets)",
-	[SQL_INSERT] = "INSERT INTO peer_snapshots (peer_id, timestamp, rx_bytes, tx_bytes, online)"
-		       " SELECT ?1, bucket, rx, tx, online FROM temp.compact_buckets",
+	[SQL_REPLACE] = "INSERT OR REPLACE INTO peer_snapshots (peer_id, timestamp, rx_bytes, tx_bytes,"
+			" online) SELECT peer_id, bucket, rx, tx, online FROM temp.compact_buckets",
+	[SQL_DEL_MERGED] = "DELETE FROM peer_snapshots WHERE peer_id IN"
+			   " (SELECT id FROM peers WHERE id BETWEEN ?1 AND ?2)"
+			   " AND timestamp >= ?3 AND timestamp < ?4 AND timestamp % ?5 <> 0",
 	[SQL_CLEAR] = "DELETE FROM temp.compact_buckets",
-	[SQL_DEL_OLD] = "DELETE FROM peer_snapshots WHERE peer_id = ? AND timestamp < ?",
+	[SQL_DEL_OLD] = "DELETE FROM peer_snapshots WHERE peer_id IN"
+			" (SELECT id FROM peers WHERE id BETWEEN ?1 AND ?2) AND timestamp < ?3",
 	[SQL_COUNT] = "SELECT COUNT(*) FROM peer_snapshots",
 };
 
@@ -469,22 +480,23 @@ struct compact_run {
 	long long rows_merged, buckets, expired;
 };
 
-/* Runs st with (peer, lo, hi, size) bound as far as it has parameters. */
-static int step_tier(sqlite3_stmt *st, long long peer, long long lo, long long hi, long long size)
+/* Runs st with (first, last, lo, hi, size) bound as far as it has parameters. */
+static int step_tier(sqlite3_stmt *st, long long first, long long last, long long lo,
+		     long long hi, long long size)
 {
 	int np = sqlite3_bind_parameter_count(st), rc;
-	long long v[4] = { peer, lo, hi, size };
+	long long v[5] = { first, last, lo, hi, size };
 
-	for (int i = 0; i < np && i < 4; i++)
+	for (int i = 0; i < np && i < 5; i++)
 		sqlite3_bind_int64(st, i + 1, v[i]);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-/* Compacts the tier [lo, hi) of one peer into buckets of size seconds. */
-static int compact_tier(sqlite3 *db, struct compact_run *r, long long peer, long long lo,
-			long long hi, long long size)
+/* Compacts the tier [lo, hi) of peers first..last into buckets of size seconds. */
+static int compact_tier(sqlite3 *db, struct compact_run *r, long long first, long long last,
+			long long lo, long long hi, long long size)
 {
 	sqlite3_stmt *t = r->st[SQL_TOTALS];
 	long long buckets = 0;
@@ -492,41 +504,38 @@ static int compact_tier(sqlite3 *db, struct compact_run *r, long long peer, long
 
 	if (lo >= hi)
 		return 0;
-	if ((err = step_tier(r->st[SQL_BUCKETS], peer, lo, hi, size)) < 0)
+	if ((err = step_tier(r->st[SQL_BUCKETS], first, last, lo, hi, size)) < 0)
 		goto out;
 	if (sqlite3_step(t) == SQLITE_ROW) {
 		buckets = sqlite3_column_int64(t, 0);
 		r->rows_merged += (long long)sqlite3_column_double(t, 1);
 	}
 	sqlite3_reset(t);
-	if (buckets && ((err = step_tier(r->st[SQL_DEL_MERGED], peer, lo, hi, size)) < 0
-			|| (err = step_tier(r->st[SQL_INSERT], peer, 0, 0, 0)) < 0))
+	if (buckets && ((err = step_tier(r->st[SQL_REPLACE], 0, 0, 0, 0, 0)) < 0
+			|| (err = step_tier(r->st[SQL_DEL_MERGED], first, last, lo, hi, size)) < 0))
 		goto out;
 	r->buckets += buckets;
 out:
 	if (err)
 		db_log_error(db, "compaction");
-	return step_tier(r->st[SQL_CLEAR], 0, 0, 0, 0) < 0 ? -EIO : err;
+	return step_tier(r->st[SQL_CLEAR], 0, 0, 0, 0, 0) < 0 ? -EIO : err;
 }
 
-/* One peer, one transaction: delete what is past retention, then the daily
- * and the hourly tier. */
-static int compact_peer(sqlite3 *db, struct compact_run *r, long long peer)
+/* Peers first..last in one transaction: delete what is past retention, then
+ * the daily and the hourly tier. */
+static int compact_batch(sqlite3 *db, struct compact_run *r, long long first, long long last)
 {
-	sqlite3_stmt *d = r->st[SQL_DEL_OLD];
 	int err;
 
 	if ((err = db_exec(db, "BEGIN IMMEDIATE")) < 0)
 		return err;
-	sqlite3_bind_int64(d, 1, peer);
-	sqlite3_bind_int64(d, 2, r->daily_from);
-	err = sqlite3_step(d) == SQLITE_DONE ? 0 : -EIO;
-	sqlite3_reset(d);
-	r->expired += sqlite3_changes(db);
+	err = step_tier(r->st[SQL_DEL_OLD], first, last, r->daily_from, 0, 0);
 	if (!err)
-		err = compact_tier(db, r, peer, r->daily_from, r->hourly_from, 86400);
+		r->expired += sqlite3_changes(db);
 	if (!err)
-		err = compact_tier(db, r, peer, r->hourly_from, r->raw_from, 3600);
+		err = compact_tier(db, r, first, last, r->daily_from, r->hourly_from, 86400);
+	if (!err)
+		err = compact_tier(db, r, first, last, r->hourly_from, r->raw_from, 3600);
 	if (!err && (err = db_exec(db, "COMMIT")) == 0)
 		return 0;
 	db_exec(db, "ROLLBACK");
@@ -604,11 +613,14 @@ int cmd_compact(struct cli *c)
 		goto out;
 	}
 	before = count_rows(&r);
-	for (size_t i = 0; i < npeers; i++) {
-		if ((err = compact_peer(j.db, &r, ids[i])) < 0) {
-			failed++;
-			log_error("compactor", "compaction_failed", json_pack("{s:s,s:I,s:s}", "task_id",
-				  j.task_id, "peer_id", (json_int_t)ids[i], "error", strerror(-err)));
+	for (size_t i = 0; i < npeers; i += COMPACT_BATCH_PEERS) {
+		size_t k = npeers - i < COMPACT_BATCH_PEERS ? npeers - i : COMPACT_BATCH_PEERS;
+
+		if ((err = compact_batch(j.db, &r, ids[i], ids[i + k - 1])) < 0) {
+			failed += (long long)k;
+			log_error("compactor", "compaction_failed", json_pack("{s:s,s:I,s:I,s:s}",
+				  "task_id", j.task_id, "first_peer_id", (json_int_t)ids[i],
+				  "last_peer_id", (json_int_t)ids[i + k - 1], "error", strerror(-err)));
 		}
 	}
 	after = count_rows(&r);
