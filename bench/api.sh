@@ -23,7 +23,8 @@ ns=wgp-bapi-$$
 state=$(mktemp -d /var/tmp/wgp-bench-api.XXXXXX)
 chmod 0755 "$state"
 cleanup() {
-	[ -f "$state/run/nginx-ref.pid" ] && kill "$(cat "$state/run/nginx-ref.pid")" 2>/dev/null
+	set +e          # every step runs, whatever failed before
+	[ -f "$state/s/run/nginx-ref.pid" ] && kill "$(cat "$state/s/run/nginx-ref.pid")" 2>/dev/null
 	[ -z "${ref_pid:-}" ] || { pkill -P "$ref_pid" 2>/dev/null; kill "$ref_pid" 2>/dev/null; }
 	"$top_srcdir/quickstart" down --netns "$ns" --state "$state/s" >/dev/null 2>&1 || true
 	pids=$(ip netns pids "$ns" 2>/dev/null || true)

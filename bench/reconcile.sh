@@ -17,7 +17,7 @@ if [ "${1:-}" != --inner ]; then
 	[ "$(id -u)" -eq 0 ] || { echo "bench: needs root" >&2; exit 1; }
 	ns=wgp-bench-$$
 	ip netns add "$ns"
-	trap 'pids=$(ip netns pids "$ns" 2>/dev/null); [ -z "$pids" ] || kill $pids 2>/dev/null; sleep 0.3; ip netns del "$ns" 2>/dev/null' EXIT
+	trap 'set +e; pids=$(ip netns pids "$ns" 2>/dev/null); [ -z "$pids" ] || kill $pids 2>/dev/null; sleep 0.3; ip netns del "$ns" 2>/dev/null' EXIT
 	ip -n "$ns" link set lo up
 	ip netns exec "$ns" unshare --mount --propagation private \
 		env top_srcdir="$top_srcdir" top_builddir="$top_builddir" PEERS="$PEERS" \
@@ -34,7 +34,7 @@ kill_ours() {   # wireguard-go processes of this network namespace only
 		[ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$me" ] || kill "$p" 2>/dev/null || true
 	done
 }
-trap 'kill $(jobs -p) 2>/dev/null; kill_ours; rm -rf "$work"' EXIT
+trap 'set +e; kill $(jobs -p) 2>/dev/null; kill_ours; rm -rf "$work"' EXIT
 WGP=$top_builddir/wgpilot/wgpilot
 REC=$top_builddir/reconciler/wgpilot-reconciler
 GEN=$top_builddir/bench/gen-peers
