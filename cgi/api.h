@@ -155,6 +155,11 @@ int networks_page(struct req *r, long long *limit, long long *offset);
  * *id; on failure sends the error response and returns NULL. dns_default is
  * used when the body has no dns_servers. */
 json_t *network_create_from_body(struct req *r, const char *dns_default, long long *id);
+/* Subnet overlap (409 SUBNET_CONFLICT) or port clash (409 PORT_IN_USE) with
+ * any network, checked inside the caller's write transaction. 0 free, or -1
+ * with the response (409, or 500 on a DB error) sent. Needs ipnet.h. */
+struct ipnet;
+int network_conflicts(struct req *r, const struct ipnet *subnet, int port);
 
 void peers_list(struct req *r);
 void peers_create(struct req *r);

@@ -100,34 +100,6 @@ static void check_import(struct verrs *v, const struct wgconf_import *im, struct
 	}
 }
 
-/* Subnet overlap or port clash with any network. 0, or -1 with the 409/500
- * sent. Runs inside the caller's transaction. */
-static int check_conflicts(struct req *r, const struct ipnet *subnet, int port)
-{
-	struct network *v;
-	size_t n;
-	int ret = 0;
-
-	if (model_network_list(r->app->db, &v, &n) < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return -1;
-	}
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		struct ipnet other;
-
-		if (ipnet_parse_cidr(&other, v[i].subnet) == 0 && ipnet_overlaps(subnet, &other)) {
-			resp_error(r, 409, "SUBNET_CONFLICT", "subnet overlaps %s of network %s",
-				   v[i].subnet, v[i].name);
-			ret = -1;
-		} else if (v[i].listen_port == port) {
-			resp_error(r, 409, "PORT_IN_USE", "port %d is used by network %s", port, v[i].name);
-			ret = -1;
-		}
-	}
-	networks_free(v, n);
-	return ret;
-}
-
 /* The peer row of imported peer i: no private key, sealed PSK. */
 static int peer_row(struct req *r, const struct wgconf_import_peer *ip, size_t i,
 		    long long network_id, struct peer *p)
@@ -162,7 +134,7 @@ static int import_insert(struct req *r, struct network *n, const struct ipnet *s
 		resp_error(r, 500, "INTERNAL_ERROR", "database busy");
 		return -1;
 	}
-	if (check_conflicts(r, subnet, n->listen_port) < 0)
+	if (network_conflicts(r, subnet, n->listen_port) < 0)
 		goto rollback;
 	err = model_network_insert(r->app->db, n);
 	if (err == -EEXIST) {

@@ -129,8 +129,7 @@ static const struct field create_fields[NF__MAX] = {
 	[NF_MTU] = { "mtu", FT_INT, 0, NULL, v_mtu, NULL },
 };
 
-/* Checks subnet and port against every network. 0 free; -1 response sent. */
-static int check_conflicts(struct req *r, const struct ipnet *subnet, int port)
+int network_conflicts(struct req *r, const struct ipnet *subnet, int port)
 {
 	struct network *v;
 	size_t n;
@@ -203,7 +202,7 @@ static int network_insert(struct req *r, struct network *n, const struct ipnet *
 		resp_error(r, 500, "INTERNAL_ERROR", "database busy");
 		return -1;
 	}
-	if (check_conflicts(r, subnet, n->listen_port) < 0)
+	if (network_conflicts(r, subnet, n->listen_port) < 0)
 		goto rollback;
 	err = model_network_insert(r->app->db, n);
 	if (err == -EEXIST) {
