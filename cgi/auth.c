@@ -44,7 +44,7 @@ static int auth_api_key(struct req *r, const char *key)
 	long long kid = 0;
 
 	sha256_hex(hash, key);
-	if (db_prepare(r->app->db, sqls[SQL_KEY_LOOKUP], &st) < 0) {
+	if (db_cached(r->app->db, sqls[SQL_KEY_LOOKUP], &st) < 0) {
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return -1;
 	}
@@ -65,11 +65,11 @@ static int auth_api_key(struct req *r, const char *key)
 			ret = 1;
 		}
 	}
-	sqlite3_finalize(st);
-	if (ret == 1 && db_prepare(r->app->db, sqls[SQL_KEY_USED], &st) == 0) {
+	db_finish(st);
+	if (ret == 1 && db_cached(r->app->db, sqls[SQL_KEY_USED], &st) == 0) {
 		sqlite3_bind_int64(st, 1, kid);
 		sqlite3_step(st);
-		sqlite3_finalize(st);
+		db_finish(st);
 	}
 	return ret;
 }
@@ -102,7 +102,7 @@ static int session_user(struct req *r, const struct jwt_claims *c)
 	sqlite3_stmt *st;
 	int rc, ok = 0;
 
-	if (db_prepare(r->app->db, sqls[SQL_SESSION_USER], &st) < 0)
+	if (db_cached(r->app->db, sqls[SQL_SESSION_USER], &st) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, c->sub);
 	rc = sqlite3_step(st);
@@ -112,7 +112,7 @@ static int session_user(struct req *r, const struct jwt_claims *c)
 		copy(r->user.role, sizeof r->user.role, sqlite3_column_text(st, 1));
 		ok = 1;
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return ok ? 0 : -1;
 }
 
@@ -176,12 +176,12 @@ int auth_rate_limit(struct req *r)
 	sqlite3_stmt *st;
 	int count = 0;
 
-	if (db_prepare(r->app->db, sqls[SQL_RL_COUNT], &st) == 0) {
+	if (db_cached(r->app->db, sqls[SQL_RL_COUNT], &st) == 0) {
 		sqlite3_bind_text(st, 1, r->remote_addr, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, now - 60);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			count = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
+		db_finish(st);
 	}
 	if (count >= r->app->cfg.rate_limit_rpm) {
 		log_warn("auth", "auth_rate_limited", json_pack("{s:s,s:s}", "remote_addr",
@@ -190,11 +190,11 @@ int auth_rate_limit(struct req *r)
 		resp_error(r, 429, "RATE_LIMITED", "too many attempts, retry in 60 seconds");
 		return -1;
 	}
-	if (db_prepare(r->app->db, sqls[SQL_RL_ADD], &st) == 0) {
+	if (db_cached(r->app->db, sqls[SQL_RL_ADD], &st) == 0) {
 		sqlite3_bind_text(st, 1, r->remote_addr, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_step(st);
-		sqlite3_finalize(st);
+		db_finish(st);
 	}
 	return 0;
 }
@@ -209,7 +209,7 @@ static json_t *user_json(const struct user *u)
 static int user_load(sqlite3 *db, const char *name, long long id, struct user *u, char hash[PWHASH_STR_LEN])
 {
 	sqlite3_stmt *st;
-	int rc, err = db_prepare(db, sqls[name ? SQL_USER_BY_NAME : SQL_USER_BY_ID], &st);
+	int rc, err = db_cached(db, sqls[name ? SQL_USER_BY_NAME : SQL_USER_BY_ID], &st);
 
 	if (err < 0)
 		return err;
@@ -228,7 +228,7 @@ static int user_load(sqlite3 *db, const char *name, long long id, struct user *u
 	} else {
 		err = rc == SQLITE_DONE ? 0 : db_rc_errno(rc);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return err;
 }
 
@@ -241,11 +241,11 @@ static void maybe_rehash(struct req *r, const struct user *u, const char *hash, 
 		return;
 	if (pw_hash(fresh, pw, r->app->cfg.argon2_opslimit, r->app->cfg.argon2_memlimit) < 0)
 		return;
-	if (db_prepare(r->app->db, sqls[SQL_USER_REHASH], &st) == 0) {
+	if (db_cached(r->app->db, sqls[SQL_USER_REHASH], &st) == 0) {
 		sqlite3_bind_text(st, 1, fresh, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, u->id);
 		sqlite3_step(st);
-		sqlite3_finalize(st);
+		db_finish(st);
 	}
 }
 

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "db.h"
 #include "log.h"
+#include "sbuf.h"
 #include "startup.h"
 
 #define BODY_LIMIT (1024 * 1024)
@@ -281,14 +282,35 @@ static void access_log(struct req *r, const struct timespec *t0)
 {
 	enum log_level l = r->status >= 500 ? LOG_ERROR : r->status >= 400 ? LOG_WARN : LOG_INFO;
 
+	struct sbuf b = SBUF_INIT;
+	char ms[32];
+
 	if (!log_enabled(l))
 		return;
-	log_ev(l, "http", "http_request",
-	       json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:f,s:I,s:s}", "request_id", r->request_id,
-			 "method", r->method, "path", r->path, "remote_addr", r->remote_addr,
-			 "user_agent", r->user_agent ? r->user_agent : "", "status", r->status,
-			 "duration_ms", ms_since(t0), "bytes_written", (json_int_t)r->bytes_out,
-			 "user", r->authed ? r->user.username : ""));
+	/* Written straight as JSON text: one line per request, and building
+	 * two jansson objects for it cost more than a quarter of a small GET. */
+	snprintf(ms, sizeof ms, "%.3f", ms_since(t0));
+	sb_lit(&b, "\"request_id\":");
+	sb_json_str(&b, r->request_id);
+	sb_lit(&b, ",\"method\":");
+	sb_json_str(&b, r->method);
+	sb_lit(&b, ",\"path\":");
+	sb_json_str(&b, r->path);
+	sb_lit(&b, ",\"remote_addr\":");
+	sb_json_str(&b, r->remote_addr);
+	sb_lit(&b, ",\"user_agent\":");
+	sb_json_str(&b, r->user_agent ? r->user_agent : "");
+	sb_lit(&b, ",\"status\":");
+	sb_int(&b, r->status);
+	sb_lit(&b, ",\"duration_ms\":");
+	sb_puts(&b, ms);
+	sb_lit(&b, ",\"bytes_written\":");
+	sb_int(&b, r->bytes_out);
+	sb_lit(&b, ",\"user\":");
+	sb_json_str(&b, r->authed ? r->user.username : "");
+	if (!b.oom)
+		log_ev_pairs(l, "http", "http_request", b.s);
+	sb_free(&b);
 }
 
 static volatile sig_atomic_t stopping;

@@ -86,10 +86,11 @@ static json_t *peer_json(const struct peer *p, struct live l)
 	return o;
 }
 
-/* The kernel peers of a status reply sorted by public key, for bsearch. */
+/* The kernel peers of a status reply sorted by public key, for bsearch,
+ * with their counters read out once. */
 struct live_entry {
 	const char *key;
-	json_t *kp;
+	struct live l;
 };
 struct live_sorted {
 	struct live_entry *v;
@@ -113,97 +114,99 @@ static void live_sort(struct live_sorted *ls, json_t *peers)
 	json_array_foreach(peers, i, p) {
 		const char *k = json_string_value(json_object_get(p, "public_key"));
 		if (k)
-			ls->v[ls->n++] = (struct live_entry){ k, p };
+			ls->v[ls->n++] = (struct live_entry){ k, {
+				json_integer_value(json_object_get(p, "last_handshake")),
+				json_integer_value(json_object_get(p, "rx_bytes")),
+				json_integer_value(json_object_get(p, "tx_bytes")) } };
 	}
 	qsort(ls->v, ls->n, sizeof *ls->v, live_cmp);
 }
 
 static struct live live_find(const struct live_sorted *ls, const char *public_key)
 {
-	struct live_entry key = { public_key, NULL }, *e;
-	struct live l = { 0 };
+	struct live_entry key = { public_key, { 0 } }, *e;
 
 	e = ls->v ? bsearch(&key, ls->v, ls->n, sizeof *ls->v, live_cmp) : NULL;
-	if (e) {
-		l.last_handshake = json_integer_value(json_object_get(e->kp, "last_handshake"));
-		l.rx = json_integer_value(json_object_get(e->kp, "rx_bytes"));
-		l.tx = json_integer_value(json_object_get(e->kp, "tx_bytes"));
+	return e ? e->l : (struct live){ 0 };
+}
+
+/* The sorted index of the last status reply seen, kept while the status
+ * cache hands out the same reply (a reference is held, so the pointer
+ * cannot be reused for another reply): one sort per reply, not per request. */
+static struct {
+	json_t *ifs;
+	struct live_sorted ls;
+} live_memo;
+
+static const struct live_sorted *live_sorted_of(json_t *ifs, const char *iface)
+{
+	if (ifs != live_memo.ifs) {
+		json_decref(live_memo.ifs);
+		free(live_memo.ls.v);
+		live_memo.ls = (struct live_sorted){ 0 };
+		live_memo.ifs = json_incref(ifs);
+		live_sort(&live_memo.ls, live_peers_of(ifs, iface));
 	}
-	return l;
+	return &live_memo.ls;
 }
 
-/* A peer whose strings borrow the current row of st (valid until the next
- * step): the columns of peers_list's query. */
-static void peer_from_columns(struct peer *p, sqlite3_stmt *st)
-{
-#define COL(i) ((char *)(sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : ""))
-	p->id = sqlite3_column_int64(st, 0);
-	p->network_id = sqlite3_column_int64(st, 1);
-	snprintf(p->name, sizeof p->name, "%s", COL(2));
-	snprintf(p->email, sizeof p->email, "%s", COL(3));
-	snprintf(p->public_key, sizeof p->public_key, "%s", COL(4));
-	p->allowed_ips = COL(5);
-	snprintf(p->endpoint, sizeof p->endpoint, "%s", COL(6));
-	p->persistent_keepalive = sqlite3_column_int(st, 7);
-	snprintf(p->role, sizeof p->role, "%s", COL(8));
-	p->site_networks = COL(9);
-	p->enabled = sqlite3_column_int(st, 10);
-	p->created_at = sqlite3_column_int64(st, 11);
-	p->updated_at = sqlite3_column_int64(st, 12);
-	p->expires_at = sqlite3_column_type(st, 13) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 13);
-	snprintf(p->tunnel_type, sizeof p->tunnel_type, "%s", COL(14));
-	p->split_cidrs = COL(15);
-#undef COL
-}
+/* The columns of peers_list's query, in peer_json's field order. */
+static const char list_sql[] =
+	"SELECT id, network_id, name, email, public_key, allowed_ips, endpoint, "
+	"persistent_keepalive, role, site_networks, enabled, created_at, updated_at, "
+	"expires_at, tunnel_type, split_cidrs FROM peers "
+	"WHERE network_id = ? ORDER BY id LIMIT ? OFFSET ?";
+enum {
+	LC_ID, LC_NETWORK, LC_NAME, LC_EMAIL, LC_PUBKEY, LC_ALLOWED, LC_ENDPOINT,
+	LC_KEEPALIVE, LC_ROLE, LC_SITES, LC_ENABLED, LC_CREATED, LC_UPDATED,
+	LC_EXPIRES, LC_TUNNEL, LC_SPLIT,
+};
 
-/* peer_json's object, written as JSON text (same fields, same order). */
-static void peer_write(struct sbuf *b, const struct peer *p, struct live l)
+/* The current row of list_sql as peer_json's object, written as JSON text
+ * straight from SQLite's column buffers (no copies, no jansson tree). */
+static void peer_write_row(struct sbuf *b, sqlite3_stmt *st, const struct live_sorted *ls,
+			   long long now)
 {
-	long long now = (long long)time(NULL);
+#define TEXT(i) ((const char *)sqlite3_column_text(st, i))
+#define STR(key, i) do { const char *v_ = TEXT(i); sb_lit(b, key); sb_json_str(b, v_ ? v_ : ""); } while (0)
+#define INT(key, v) do { sb_lit(b, key); sb_int(b, v); } while (0)
+	const char *pub = TEXT(LC_PUBKEY);
+	struct live l = live_find(ls, pub ? pub : "");
 	bool online = l.last_handshake > 0 && now - l.last_handshake < ONLINE_WINDOW;
 
-	sb_puts(b, "{\"id\":");
-	sb_int(b, p->id);
-	sb_puts(b, ",\"network_id\":");
-	sb_int(b, p->network_id);
-	sb_puts(b, ",\"name\":");
-	sb_json_str(b, p->name);
-	sb_puts(b, ",\"email\":");
-	sb_json_str(b, p->email);
-	sb_puts(b, ",\"public_key\":");
-	sb_json_str(b, p->public_key);
-	sb_puts(b, ",\"allowed_ips\":");
-	sb_json_str(b, p->allowed_ips);
-	sb_puts(b, ",\"endpoint\":");
-	sb_json_str(b, p->endpoint);
-	sb_puts(b, ",\"persistent_keepalive\":");
-	sb_int(b, p->persistent_keepalive);
-	sb_puts(b, ",\"role\":");
-	sb_json_str(b, p->role);
-	sb_puts(b, ",\"site_networks\":");
-	sb_json_str(b, p->site_networks);
-	sb_puts(b, p->enabled ? ",\"enabled\":true" : ",\"enabled\":false");
-	sb_puts(b, online ? ",\"online\":true" : ",\"online\":false");
-	sb_puts(b, ",\"last_handshake\":");
-	sb_int(b, l.last_handshake);
-	sb_puts(b, ",\"transfer_rx\":");
-	sb_int(b, l.rx);
-	sb_puts(b, ",\"transfer_tx\":");
-	sb_int(b, l.tx);
-	sb_puts(b, ",\"expires_at\":");
-	if (p->expires_at)
-		sb_int(b, p->expires_at);
+	INT("{\"id\":", sqlite3_column_int64(st, LC_ID));
+	INT(",\"network_id\":", sqlite3_column_int64(st, LC_NETWORK));
+	STR(",\"name\":", LC_NAME);
+	STR(",\"email\":", LC_EMAIL);
+	STR(",\"public_key\":", LC_PUBKEY);
+	STR(",\"allowed_ips\":", LC_ALLOWED);
+	STR(",\"endpoint\":", LC_ENDPOINT);
+	INT(",\"persistent_keepalive\":", sqlite3_column_int(st, LC_KEEPALIVE));
+	STR(",\"role\":", LC_ROLE);
+	STR(",\"site_networks\":", LC_SITES);
+	if (sqlite3_column_int(st, LC_ENABLED))
+		sb_lit(b, ",\"enabled\":true");
 	else
-		sb_puts(b, "null");
-	sb_puts(b, ",\"created_at\":");
-	sb_int(b, p->created_at);
-	sb_puts(b, ",\"updated_at\":");
-	sb_int(b, p->updated_at);
-	sb_puts(b, ",\"tunnel_type\":");
-	sb_json_str(b, p->tunnel_type);
-	sb_puts(b, ",\"split_cidrs\":");
-	sb_json_str(b, p->split_cidrs);
+		sb_lit(b, ",\"enabled\":false");
+	if (online)
+		sb_lit(b, ",\"online\":true");
+	else
+		sb_lit(b, ",\"online\":false");
+	INT(",\"last_handshake\":", l.last_handshake);
+	INT(",\"transfer_rx\":", l.rx);
+	INT(",\"transfer_tx\":", l.tx);
+	if (sqlite3_column_type(st, LC_EXPIRES) == SQLITE_NULL)
+		sb_lit(b, ",\"expires_at\":null");
+	else
+		INT(",\"expires_at\":", sqlite3_column_int64(st, LC_EXPIRES));
+	INT(",\"created_at\":", sqlite3_column_int64(st, LC_CREATED));
+	INT(",\"updated_at\":", sqlite3_column_int64(st, LC_UPDATED));
+	STR(",\"tunnel_type\":", LC_TUNNEL);
+	STR(",\"split_cidrs\":", LC_SPLIT);
 	sb_putc(b, '}');
+#undef INT
+#undef STR
+#undef TEXT
 }
 
 /* Loads the network of the path; 1 found, else the response is sent. */
@@ -252,18 +255,17 @@ void peers_list(struct req *r)
 	struct network n;
 	long long limit, offset;
 	struct sbuf out = SBUF_INIT;
-	struct live_sorted ls = { 0 };
+	static const struct live_sorted none;
+	const struct live_sorted *ls = &none;
 	sqlite3_stmt *st;
 	json_t *ifs = NULL;
+	long long now = (long long)time(NULL);
 	bool first = true;
 	int rc;
 
 	if (networks_page(r, &limit, &offset) < 0 || load_network(r, &n) != 1)
 		return;
-	if (db_prepare(r->app->db, "SELECT id, network_id, name, email, public_key, allowed_ips, "
-		       "endpoint, persistent_keepalive, role, site_networks, enabled, created_at, "
-		       "updated_at, expires_at, tunnel_type, split_cidrs FROM peers "
-		       "WHERE network_id = ? ORDER BY id LIMIT ? OFFSET ?", &st) < 0) {
+	if (db_cached(r->app->db, list_sql, &st) < 0) {
 		network_free(&n);
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return;
@@ -272,22 +274,20 @@ void peers_list(struct req *r)
 	sqlite3_bind_int64(st, 2, limit);
 	sqlite3_bind_int64(st, 3, offset);
 	if (n.enabled && (ifs = status_fetch(r, n.iface)))
-		live_sort(&ls, live_peers_of(ifs, n.iface));
+		ls = live_sorted_of(ifs, n.iface);
 	/* Rows go straight from SQLite into one buffer: building a struct and a
-	 * jansson tree per peer cost more than the rest of the request. */
+	 * jansson tree per peer cost more than the rest of the request. About
+	 * 420 bytes a peer: reserved up front instead of grown. */
+	sb_reserve(&out, 64 + 448 * (size_t)(limit > 0 && limit < 1000 ? limit : 100));
 	sb_putc(&out, '[');
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct peer p = { 0 };
-
-		peer_from_columns(&p, st);
 		if (!first)
 			sb_putc(&out, ',');
 		first = false;
-		peer_write(&out, &p, live_find(&ls, p.public_key));
+		peer_write_row(&out, st, ls, now);
 	}
 	sb_putc(&out, ']');
-	sqlite3_finalize(st);
-	free(ls.v);
+	db_finish(st);
 	json_decref(ifs);
 	network_free(&n);
 	if (rc != SQLITE_DONE)

@@ -60,7 +60,7 @@ static void status_peers(struct req *r, const struct network *n, json_t *kif, st
 			json_object_set_new(idx, key, json_integer((json_int_t)i));
 	}
 	sb_putc(b, '[');
-	if (used && db_prepare(r->app->db, "SELECT id, name, public_key FROM peers "
+	if (used && db_cached(r->app->db, "SELECT id, name, public_key FROM peers "
 			       "WHERE network_id = ? ORDER BY id", &st) == 0) {
 		sqlite3_bind_int64(st, 1, n->id);
 		while (sqlite3_step(st) == SQLITE_ROW) {
@@ -77,7 +77,7 @@ static void status_peers(struct req *r, const struct network *n, json_t *kif, st
 			peer_write(b, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
 				   json_array_get(kpeers, i), now);
 		}
-		sqlite3_finalize(st);
+		db_finish(st);
 	}
 	json_array_foreach(kpeers, i, kp) {
 		if (used && used[i])

@@ -55,6 +55,14 @@ int db_exec(sqlite3 *db, const char *sql);
 int db_rc_errno(int rc);
 /* sqlite3_prepare_v2 that logs failures. 0 or -errno. */
 int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* A prepared statement for sql from this thread's cache (prepared on first
+ * use), for the queries of hot paths. sql must stay valid while cached (a
+ * string literal). Give it back with db_finish, never sqlite3_finalize.
+ * 0 or -errno. */
+int db_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* Ends a statement of db_cached (reset, bindings cleared, back in the cache)
+ * or of db_prepare (finalized). NULL is ignored. */
+void db_finish(sqlite3_stmt *st);
 /* Logs ERROR db_error with the operation and SQLite's message (never values). */
 void db_log_error(sqlite3 *db, const char *op);
 

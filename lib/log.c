@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "sbuf.h"
 
 static enum log_level min_level = LOG_INFO;
 static int json_format = 1;
@@ -140,4 +141,40 @@ void log_ev(enum log_level l, const char *component, const char *msg, json_t *fi
 	}
 	json_decref(line);
 	json_decref(fields);
+}
+
+void log_ev_pairs(enum log_level l, const char *component, const char *msg, const char *pairs)
+{
+	char time[64];
+	struct sbuf b = SBUF_INIT;
+
+	if (l < min_level && !(warn_sink && l >= LOG_WARN))
+		return;
+	if (!json_format || (warn_sink && l >= LOG_WARN)) {
+		/* the rare paths take the general one */
+		sb_putc(&b, '{');
+		sb_puts(&b, pairs);
+		sb_putc(&b, '}');
+		log_ev(l, component, msg, b.oom ? NULL : json_loads(b.s, 0, NULL));
+		sb_free(&b);
+		return;
+	}
+	now_rfc3339(time);
+	sb_reserve(&b, 256 + strlen(pairs));
+	sb_lit(&b, "{\"time\":");
+	sb_json_str(&b, time);
+	sb_lit(&b, ",\"level\":");
+	sb_json_str(&b, log_level_name(l));
+	sb_lit(&b, ",\"msg\":");
+	sb_json_str(&b, msg);
+	sb_lit(&b, ",\"component\":");
+	sb_json_str(&b, component);
+	if (*pairs) {
+		sb_putc(&b, ',');
+		sb_puts(&b, pairs);
+	}
+	sb_lit(&b, "}\n");
+	if (!b.oom)
+		write_line(b.s, b.len);
+	sb_free(&b);
 }

@@ -164,7 +164,7 @@ static int one_row(sqlite3 *db, sqlite3_stmt *st, int (*fn)(sqlite3_stmt *, void
 		db_log_error(db, "lookup");
 		err = db_rc_errno(rc);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return err;
 }
 
@@ -174,7 +174,7 @@ static int peer_row_cb(sqlite3_stmt *st, void *out) { return peer_row(st, out); 
 int model_network_get(sqlite3 *db, long long id, struct network *out)
 {
 	sqlite3_stmt *st;
-	int err = db_prepare(db, sqls[SQL_NET_GET], &st);
+	int err = db_cached(db, sqls[SQL_NET_GET], &st);
 
 	if (err < 0)
 		return err;
@@ -185,7 +185,7 @@ int model_network_get(sqlite3 *db, long long id, struct network *out)
 int model_network_by_iface(sqlite3 *db, const char *iface, struct network *out)
 {
 	sqlite3_stmt *st;
-	int err = db_prepare(db, sqls[SQL_NET_BY_IFACE], &st);
+	int err = db_cached(db, sqls[SQL_NET_BY_IFACE], &st);
 
 	if (err < 0)
 		return err;
@@ -222,7 +222,7 @@ static int all_rows(sqlite3 *db, sqlite3_stmt *st, size_t sz,
 		db_log_error(db, "list");
 		err = db_rc_errno(rc);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	*out = v;
 	*n = cnt;
 	return err;
@@ -238,7 +238,7 @@ int model_network_page(sqlite3 *db, long long limit, long long offset,
 {
 	sqlite3_stmt *st;
 	void *v = NULL;
-	int err = db_prepare(db, sqls[SQL_NET_LIST], &st);
+	int err = db_cached(db, sqls[SQL_NET_LIST], &st);
 
 	*out = NULL;
 	*n = 0;
@@ -260,7 +260,7 @@ int model_next_iface(sqlite3 *db, char out[16])
 {
 	sqlite3_stmt *st;
 	unsigned char used[1024] = { 0 };
-	int rc, err = db_prepare(db, sqls[SQL_NET_IFACES], &st);
+	int rc, err = db_cached(db, sqls[SQL_NET_IFACES], &st);
 
 	if (err < 0)
 		return err;
@@ -275,7 +275,7 @@ int model_next_iface(sqlite3 *db, char out[16])
 		if (*end == '\0' && end != name + 2 && k >= 0 && k < (long)sizeof used)
 			used[k] = 1;
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	if (rc != SQLITE_DONE)
 		return db_rc_errno(rc);
 	for (size_t k = 0; k < sizeof used; k++) {
@@ -304,7 +304,7 @@ static int insert_returning(sqlite3 *db, sqlite3_stmt *st, long long *id,
 			db_log_error(db, "insert");
 		err = db_rc_errno(rc);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return err;
 }
 
@@ -315,7 +315,7 @@ int model_network_insert(sqlite3 *db, struct network *n)
 
 	if ((err = model_next_iface(db, n->iface)) < 0)
 		return err;
-	if ((err = db_prepare(db, sqls[SQL_NET_INSERT], &st)) < 0)
+	if ((err = db_cached(db, sqls[SQL_NET_INSERT], &st)) < 0)
 		return err;
 	sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n->iface, -1, SQLITE_STATIC);
@@ -335,7 +335,7 @@ int model_network_insert(sqlite3 *db, struct network *n)
 static int delete_by(sqlite3 *db, enum sql q, long long a, long long b)
 {
 	sqlite3_stmt *st;
-	int rc, err = db_prepare(db, sqls[q], &st);
+	int rc, err = db_cached(db, sqls[q], &st);
 
 	if (err < 0)
 		return err;
@@ -343,7 +343,7 @@ static int delete_by(sqlite3 *db, enum sql q, long long a, long long b)
 	if (b)
 		sqlite3_bind_int64(st, 2, b);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_finish(st);
 	if (rc != SQLITE_DONE)
 		return db_rc_errno(rc);
 	return sqlite3_changes(db) > 0 ? 1 : 0;
@@ -357,7 +357,7 @@ int model_network_delete(sqlite3 *db, long long id)
 int model_peer_get(sqlite3 *db, long long network_id, long long id, struct peer *out)
 {
 	sqlite3_stmt *st;
-	int err = db_prepare(db, sqls[SQL_PEER_GET], &st);
+	int err = db_cached(db, sqls[SQL_PEER_GET], &st);
 
 	if (err < 0)
 		return err;
@@ -376,7 +376,7 @@ int model_peer_page(sqlite3 *db, long long network_id, long long limit, long lon
 {
 	sqlite3_stmt *st;
 	void *v = NULL;
-	int err = db_prepare(db, sqls[SQL_PEER_LIST], &st);
+	int err = db_cached(db, sqls[SQL_PEER_LIST], &st);
 
 	*out = NULL;
 	*n = 0;
@@ -398,7 +398,7 @@ int model_peer_page(sqlite3 *db, long long network_id, long long limit, long lon
 int model_peer_insert(sqlite3 *db, struct peer *p)
 {
 	sqlite3_stmt *st;
-	int err = db_prepare(db, sqls[SQL_PEER_INSERT], &st);
+	int err = db_cached(db, sqls[SQL_PEER_INSERT], &st);
 
 	if (err < 0)
 		return err;
@@ -443,14 +443,14 @@ static int update_returning(sqlite3 *db, sqlite3_stmt *st, long long *updated)
 		db_log_error(db, "update");
 		ret = db_rc_errno(rc);
 	}
-	sqlite3_finalize(st);
+	db_finish(st);
 	return ret;
 }
 
 int model_network_update(sqlite3 *db, struct network *n, bool keep_time)
 {
 	sqlite3_stmt *st;
-	int err = db_prepare(db, sqls[SQL_NET_UPDATE], &st);
+	int err = db_cached(db, sqls[SQL_NET_UPDATE], &st);
 
 	if (err < 0)
 		return err;
@@ -471,7 +471,7 @@ int model_network_update(sqlite3 *db, struct network *n, bool keep_time)
 int model_peer_update(sqlite3 *db, struct peer *p, bool keep_time)
 {
 	sqlite3_stmt *st;
-	int err = db_prepare(db, sqls[SQL_PEER_UPDATE], &st);
+	int err = db_cached(db, sqls[SQL_PEER_UPDATE], &st);
 
 	if (err < 0)
 		return err;

@@ -28,9 +28,14 @@ static int grow(struct sbuf *b, size_t extra)
 	return 0;
 }
 
+void sb_reserve(struct sbuf *b, size_t extra)
+{
+	grow(b, extra);
+}
+
 void sb_putn(struct sbuf *b, const char *p, size_t n)
 {
-	if (grow(b, n) < 0)
+	if (b->len + n >= b->cap && grow(b, n) < 0)
 		return;
 	memcpy(b->s + b->len, p, n);
 	b->len += n;
@@ -44,7 +49,10 @@ void sb_puts(struct sbuf *b, const char *s)
 
 void sb_putc(struct sbuf *b, char c)
 {
-	sb_putn(b, &c, 1);
+	if (b->len + 1 >= b->cap && grow(b, 1) < 0)
+		return;
+	b->s[b->len++] = c;
+	b->s[b->len] = '\0';
 }
 
 void sb_printf(struct sbuf *b, const char *fmt, ...)
@@ -97,6 +105,11 @@ void sb_json_str(struct sbuf *b, const char *s)
 	for (; *p; p++) {
 		const char *esc = NULL;
 		char u[7];
+
+		while (*p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f)
+			p++;    /* the common case: nothing to escape */
+		if (!*p)
+			break;
 
 		switch (*p) {
 		case '"': esc = "\\\""; break;
