@@ -15,64 +15,14 @@
 set -euo pipefail
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd -P)}"
 : "${top_builddir:=$top_srcdir/build}"
-DUR=${SECONDS_PER:-10}
-[ "$(id -u)" -eq 0 ] || { echo "bench: needs root" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 1; }
-
-ns=wgp-bapi-$$
-state=$(mktemp -d /var/tmp/wgp-bench-api.XXXXXX)
-chmod 0755 "$state"
-cleanup() {
-	set +e          # every step runs, whatever failed before
-	[ -f "$state/s/run/nginx-ref.pid" ] && kill "$(cat "$state/s/run/nginx-ref.pid")" 2>/dev/null
-	[ -z "${ref_pid:-}" ] || { pkill -P "$ref_pid" 2>/dev/null; kill "$ref_pid" 2>/dev/null; }
-	"$top_srcdir/quickstart" down --netns "$ns" --state "$state/s" >/dev/null 2>&1 || true
-	pids=$(ip netns pids "$ns" 2>/dev/null || true)
-	[ -z "$pids" ] || kill $pids 2>/dev/null || true
-	sleep 0.3
-	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$state"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-out=$("$top_srcdir/quickstart" up --netns "$ns" --state "$state/s" --builddir "$top_builddir" --no-build 2>/dev/null)
-token=$(sed -n 's/^SETUP_TOKEN=//p' <<<"$out")
-S=$state/s
-in_ns() { ip netns exec "$ns" "$@"; }
-jar=$state/jar
-api() {
-	in_ns curl -sk -b "$jar" -c "$jar" -H 'Content-Type: application/json' -X "$1" \
-		"https://127.0.0.1:8443$2" ${3:+--data-binary "$3"}
-}
-api POST /api/setup/step/1 "{\"otp\":\"$token\",\"username\":\"admin\",\"password\":\"correct-horse-1\"}" >/dev/null
-api POST /api/setup/step/2 '{"public_ip":"203.0.113.1"}' >/dev/null
-api POST /api/setup/step/3 '{"name":"Bench","mode":"gateway","subnet":"10.90.0.0/24","listen_port":51820}' >/dev/null
-api POST /api/setup/step/4 '{"name":"peer-1"}' >/dev/null
+. "$top_srcdir/bench/lib.sh"
+on_cleanup '[ -f "$S/run/nginx-ref.pid" ] && kill "$(cat "$S/run/nginx-ref.pid")" 2>/dev/null'
+on_cleanup '[ -z "${ref_pid:-}" ] || { pkill -P "$ref_pid" 2>/dev/null; kill "$ref_pid" 2>/dev/null; }'
+bench_stack_up
 api POST /api/networks '{"name":"Many","mode":"hub-routed","subnet":"10.91.0.0/21","listen_port":51821}' >/dev/null
-cookie=$(awk '$6 == "session" { print "session=" $7 }' "$jar")
 
-# N POSTs through one curl process (one TLS connection, like a UI would).
-many_posts() { # NETWORK COUNT PREFIX
-	local cfg=$state/posts.cfg i
-	: >"$cfg"
-	for ((i = 1; i <= $2; i++)); do
-		[ "$i" -eq 1 ] || echo next >>"$cfg"
-		# "next" resets every option, so each request carries all of them
-		printf 'insecure\nsilent\nhttp1.1\nurl = "https://127.0.0.1:8443/api/networks/%s/peers"\nrequest = "POST"\nheader = "Content-Type: application/json"\nheader = "Cookie: %s"\ndata = "{\\"name\\":\\"%s %d\\"}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
-			"$1" "$cookie" "$3" "$i" >>"$cfg"
-	done
-	in_ns curl -K "$cfg"
-}
 many_posts 1 99 peer | sort | uniq -c | sed 's/^/  peers for the list: /' >&2
 list_size=$(api GET /api/networks/1/peers | wc -c)
-
-wrk_run() { # URL -> "req/s p99_ms"
-	in_ns wrk -t2 -c32 -d"${DUR}s" --latency -H "Cookie: $cookie" "$1" 2>/dev/null | awk '
-		/Requests\/sec/ { rps = $2 }
-		/ 99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; p99 = v }
-		END { printf "%.0f %.2f", rps, p99 }'
-}
 
 # --- references behind the same nginx configuration -----------------------------------
 "$top_builddir/bench/ref-fcgi" "$S/run/ref.sock" 2 hello &

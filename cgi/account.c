@@ -9,13 +9,10 @@
 #include "log.h"
 #include "validate.h"
 
-enum sql { SQL_HASH, SQL_SET_HASH, SQL_NAME_TAKEN, SQL_ADMIN_INSERT, SQL__MAX };
+enum sql { SQL_HASH, SQL_SET_HASH, SQL__MAX };
 static const char *const sqls[SQL__MAX] = {
 	[SQL_HASH] = "SELECT password_hash FROM users WHERE id = ?",
 	[SQL_SET_HASH] = "UPDATE users SET password_hash = ?, updated_at = unixepoch() WHERE id = ?",
-	[SQL_NAME_TAKEN] = "SELECT 1 FROM users WHERE username = ?",
-	[SQL_ADMIN_INSERT] = "INSERT INTO users (username, password_hash, role) VALUES (?, ?, 'admin') "
-		"RETURNING id",
 };
 
 static const char *v_nonempty(const char *s)
@@ -114,41 +111,6 @@ static const struct field setup_fields[AS__MAX] = {
 	[AS_PASS] = { "password", FT_STRING, FF_REQUIRED, v_password, NULL, NULL },
 };
 
-/* The admin row; its id, or -1 with the response sent (409 when the name
- * is taken, 500 otherwise). Runs inside the caller's transaction. */
-static long long admin_insert(struct req *r, const char *username, const char *password)
-{
-	char hash[PWHASH_STR_LEN];
-	sqlite3_stmt *st;
-	long long id = -1;
-	int rc;
-
-	if (db_prepare(r->app->db, sqls[SQL_NAME_TAKEN], &st) < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW) {
-		resp_error(r, 409, "VALIDATION_ERROR", "user %s already exists", username);
-		return -1;
-	}
-	if (pw_hash(hash, password, r->app->cfg.argon2_opslimit, r->app->cfg.argon2_memlimit) < 0
-	    || db_prepare(r->app->db, sqls[SQL_ADMIN_INSERT], &st) < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "cannot create the admin user");
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (id < 0)
-		resp_error(r, 500, "INTERNAL_ERROR", "cannot create the admin user");
-	return id;
-}
-
 /* POST /api/auth/setup — 201 {"user":{"id","username","role"}} + cookie:
  * admin created, OTP deleted, setup complete. 409 SETUP_ALREADY_COMPLETE
  * (complete, or no OTP stored); 429 RATE_LIMITED (shared with login); 400
@@ -158,8 +120,6 @@ void account_setup(struct req *r)
 {
 	struct verrs v = { 0 };
 	struct body b;
-	struct user u = { 0 };
-	char *otp_hash = NULL;
 
 	if (db_setting_true(r->app->db, "setup_complete")) {
 		resp_error(r, 409, "SETUP_ALREADY_COMPLETE", "setup is already complete");
@@ -173,47 +133,13 @@ void account_setup(struct req *r)
 		resp_verrs(r, &v);
 		return;
 	}
-	if (db_exec(r->app->db, "BEGIN IMMEDIATE") < 0) {
-		body_free(&b);
-		resp_error(r, 500, "INTERNAL_ERROR", "database busy");
-		return;
+	if (setup_admin_from_otp(r, b.s[AS_OTP], b.s[AS_USER], b.s[AS_PASS], true) == 0) {
+		log_info("setup", "setup_completed", json_pack("{s:s}", "via", "api/auth/setup"));
+		audit(r, "setup.completed", "system", NULL);
+		if (auth_issue_session(r, &r->user) == 0)
+			resp_json(r, 201, json_pack("{s:{s:I,s:s,s:s}}", "user", "id",
+						    (json_int_t)r->user.id, "username", r->user.username,
+						    "role", r->user.role));
 	}
-	if (db_setting_get(r->app->db, "setup_otp", &otp_hash) != 1) {
-		resp_error(r, 409, "SETUP_ALREADY_COMPLETE", "no setup password stored; run `wgpilot init`");
-		goto rollback;
-	}
-	if (pw_verify(otp_hash, b.s[AS_OTP]) != 0) {
-		log_warn("setup", "setup_invalid_otp", json_pack("{s:s,s:s}", "remote_addr", r->remote_addr,
-			 "request_id", r->request_id));
-		resp_error(r, 401, "INVALID_OTP", "invalid setup password");
-		goto rollback;
-	}
-	if ((u.id = admin_insert(r, b.s[AS_USER], b.s[AS_PASS])) < 0)
-		goto rollback;
-	/* step1_done too: the admin exists, so a re-initialised wizard resumes at step 2. */
-	if (db_setting_del(r->app->db, "setup_otp") < 0
-	    || db_setting_set(r->app->db, "setup_step1_done", "true") < 0
-	    || db_setting_set(r->app->db, "setup_complete", "true") < 0
-	    || db_exec(r->app->db, "COMMIT") < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		goto rollback;
-	}
-	free(otp_hash);
-	snprintf(u.username, sizeof u.username, "%s", b.s[AS_USER]);
-	snprintf(u.role, sizeof u.role, "admin");
-	body_free(&b);
-	r->user = u;
-	r->authed = true;
-	log_info("setup", "setup_admin_created", json_pack("{s:s}", "user", u.username));
-	audit(r, "user.created", NULL, json_pack("{s:s,s:s}", "username", u.username, "role", "admin"));
-	log_info("setup", "setup_completed", json_pack("{s:s}", "via", "api/auth/setup"));
-	audit(r, "setup.completed", "system", NULL);
-	if (auth_issue_session(r, &u) == 0)
-		resp_json(r, 201, json_pack("{s:{s:I,s:s,s:s}}", "user", "id", (json_int_t)u.id,
-					    "username", u.username, "role", u.role));
-	return;
-rollback:
-	db_exec(r->app->db, "ROLLBACK");
-	free(otp_hash);
 	body_free(&b);
 }

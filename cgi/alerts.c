@@ -140,34 +140,17 @@ static int load_alert(struct req *r, struct alert *a)
 
 /* GET /api/alerts[?limit&offset] — 200 array ordered by id; 400 bad
  * limit/offset; 500 database error. */
+static json_t *alert_row_json(sqlite3_stmt *st)
+{
+	struct alert a;
+
+	alert_row(st, &a);
+	return alert_json(&a);
+}
+
 void alerts_list(struct req *r)
 {
-	long long limit, offset;
-	sqlite3_stmt *st;
-	struct alert a;
-	json_t *arr;
-	int rc;
-
-	if (query_page(r, &limit, &offset) < 0)
-		return;
-	if (db_prepare(r->app->db, sqls[SQL_LIST], &st) < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
-	sqlite3_bind_int64(st, 1, limit);
-	sqlite3_bind_int64(st, 2, offset);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		alert_row(st, &a);
-		json_array_append_new(arr, alert_json(&a));
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
-	resp_json(r, 200, arr);
+	resp_list(r, sqls[SQL_LIST], 0, alert_row_json);
 }
 
 enum { AF_TYPE, AF_THRESHOLD, AF_NOTIFY, AF_ENABLED, AF__MAX };

@@ -131,6 +131,13 @@ void audit(struct req *r, const char *action, const char *resource, json_t *deta
 void setup_status(struct req *r);
 void setup_detect_ip(struct req *r);
 void setup_step1(struct req *r);
+/* The admin account from the one-time setup password (step 1 and POST
+ * /api/auth/setup), in one transaction: checks otp, creates the admin,
+ * forgets the OTP, marks step 1 done and, when complete, the whole setup.
+ * 0 with r->user set (the caller answers), or -1 with the error sent (401
+ * INVALID_OTP, 409 no OTP / name taken, 500). */
+int setup_admin_from_otp(struct req *r, const char *otp, const char *username,
+			 const char *password, bool complete);
 void setup_step2(struct req *r);
 void setup_step3(struct req *r);
 void setup_step4(struct req *r);
@@ -159,7 +166,14 @@ json_t *network_create_from_body(struct req *r, const char *dns_default, long lo
  * any network, checked inside the caller's write transaction. 0 free, or -1
  * with the response (409, or 500 on a DB error) sent. Needs ipnet.h. */
 struct ipnet;
+struct network;
 int network_conflicts(struct req *r, const struct ipnet *subnet, int port);
+/* Inserts n in one write transaction after network_conflicts, then runs
+ * then(r, n, ctx) (may be NULL; <0 = 500 and nothing kept) inside the same
+ * transaction. 0, or -1 with the response sent (409 SUBNET_CONFLICT /
+ * PORT_IN_USE, 500). */
+int network_insert(struct req *r, struct network *n, const struct ipnet *subnet,
+		   int (*then)(struct req *, const struct network *, void *), void *ctx);
 
 void peers_list(struct req *r);
 void peers_create(struct req *r);
@@ -241,6 +255,10 @@ int query_int(struct verrs *v, const char *key, const char *s, long long min, lo
  * *limit -1 (whole list) and *offset 0 unless given. 0, or -1 with the 400
  * VALIDATION_ERROR sent. */
 int query_page(struct req *r, long long *limit, long long *offset);
+/* A plain paged list: query_page, then sql bound with limit (?1), offset
+ * (?2) and owner (?3, when > 0), one row(st) object per row (NULL: out of
+ * memory). Sends 200 with the array, 400 for a bad page, 500 on errors. */
+void resp_list(struct req *r, const char *sql, long long owner, json_t *(*row)(sqlite3_stmt *));
 
 /* ---- handlers: system, health, metrics, debug, stats, events, import ---- */
 void health_get(struct req *r);                 /* health.c */
@@ -308,5 +326,12 @@ void status_cache_clear(void);
 int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], char message[256]);
 /* 503 for RECONCILER_UNAVAILABLE, else 500. */
 int reconciler_status(const char *code);
+/* networking.md §7 after a committed change: calls op with args (stolen).
+ * When it fails, revert(r, ctx) puts the row back as it was (returns 0, or
+ * <0 after logging its own failure) and, unless the reconciler is down, op
+ * runs again so the kernel follows the restored row; then the error response
+ * is sent. 0 applied, -1 response sent. */
+int reconciler_apply_or_revert(struct req *r, const char *op, json_t *args,
+			       int (*revert)(struct req *, void *), void *ctx);
 
 #endif

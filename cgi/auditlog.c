@@ -38,6 +38,41 @@ int query_page(struct req *r, long long *limit, long long *offset)
 	return 0;
 }
 
+void resp_list(struct req *r, const char *sql, long long owner, json_t *(*row)(sqlite3_stmt *))
+{
+	long long limit, offset;
+	sqlite3_stmt *st;
+	json_t *arr, *o;
+	int rc;
+
+	if (query_page(r, &limit, &offset) < 0)
+		return;
+	if (db_prepare(r->app->db, sql, &st) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 2, offset);
+	if (owner > 0)
+		sqlite3_bind_int64(st, 3, owner);
+	arr = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(o = row(st)) || json_array_append_new(arr, o) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_NOMEM)
+		db_log_error(r->app->db, "list");
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		resp_error(r, 500, "INTERNAL_ERROR", rc == SQLITE_NOMEM ? "out of memory" : "database error");
+		return;
+	}
+	resp_json(r, 200, arr);
+}
+
 /* Audit action names and resources: lowercase words, digits, '.', '_', ':', '-'. */
 static const char *check_filter(const char *s)
 {

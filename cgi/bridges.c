@@ -173,39 +173,21 @@ static void resp_firewall_error(struct req *r, const char *code, const char *msg
 
 /* GET /api/bridges[?limit&offset] — 200 array ordered by id; 400 bad
  * limit/offset; 500 database error. */
+static json_t *bridge_row_json(sqlite3_stmt *st)
+{
+	struct bridge b;
+	json_t *o;
+
+	if (bridge_row(st, &b) < 0)
+		return NULL;
+	o = bridge_json(&b);
+	bridge_free(&b);
+	return o;
+}
+
 void bridges_list(struct req *r)
 {
-	long long limit, offset;
-	sqlite3_stmt *st;
-	json_t *arr;
-	int rc;
-
-	if (query_page(r, &limit, &offset) < 0)
-		return;
-	if (db_prepare(r->app->db, sqls[SQL_LIST], &st) < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
-	sqlite3_bind_int64(st, 1, limit);
-	sqlite3_bind_int64(st, 2, offset);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct bridge b;
-
-		if (bridge_row(st, &b) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		json_array_append_new(arr, bridge_json(&b));
-		bridge_free(&b);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
-	resp_json(r, 200, arr);
+	resp_list(r, sqls[SQL_LIST], 0, bridge_row_json);
 }
 
 /* GET /api/bridges/{id} — 200 bridge; 404 BRIDGE_NOT_FOUND. */

@@ -124,23 +124,12 @@ static int peer_row(struct req *r, const struct wgconf_import_peer *ip, size_t i
 	return 0;
 }
 
-/* Network and peers in one transaction. 0, or -1 with the response sent. */
-static int import_insert(struct req *r, struct network *n, const struct ipnet *subnet,
-			 const struct wgconf_import *im)
+/* The imported peers of the network just inserted (inside its transaction). */
+static int import_peers(struct req *r, const struct network *n, void *ctx)
 {
-	int err;
+	const struct wgconf_import *im = ctx;
+	int err = 0;
 
-	if (db_exec(r->app->db, "BEGIN IMMEDIATE") < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database busy");
-		return -1;
-	}
-	if (network_conflicts(r, subnet, n->listen_port) < 0)
-		goto rollback;
-	err = model_network_insert(r->app->db, n);
-	if (err == -EEXIST) {
-		resp_error(r, 409, "PORT_IN_USE", "port %d is already in use", n->listen_port);
-		goto rollback;
-	}
 	for (size_t i = 0; err == 0 && i < im->npeers; i++) {
 		struct peer p;
 
@@ -149,14 +138,7 @@ static int import_insert(struct req *r, struct network *n, const struct ipnet *s
 			err = model_peer_insert(r->app->db, &p);
 		peer_free(&p);
 	}
-	if (err < 0 || db_exec(r->app->db, "COMMIT") < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		goto rollback;
-	}
-	return 0;
-rollback:
-	db_exec(r->app->db, "ROLLBACK");
-	return -1;
+	return err;
 }
 
 /* POST /api/setup/import {config, name?} — 201 {"network_id","interface",
@@ -202,7 +184,7 @@ void setup_import(struct req *r)
 		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
 		goto out;
 	}
-	if (import_insert(r, &n, &subnet, &im) < 0)
+	if (network_insert(r, &n, &subnet, import_peers, &im) < 0)
 		goto out;
 	if (reconciler_call(r, "apply_network", json_pack("{s:I}", "network_id", (json_int_t)n.id),
 			    code, msg) < 0) {

@@ -192,9 +192,8 @@ static int network_keys(struct req *r, struct network *n)
 	return n->private_key ? 0 : -ENOMEM;
 }
 
-/* Inserts the row inside one write transaction after the conflict checks.
- * 0, or -1 with the response sent. */
-static int network_insert(struct req *r, struct network *n, const struct ipnet *subnet)
+int network_insert(struct req *r, struct network *n, const struct ipnet *subnet,
+		   int (*then)(struct req *, const struct network *, void *), void *ctx)
 {
 	int err;
 
@@ -209,6 +208,8 @@ static int network_insert(struct req *r, struct network *n, const struct ipnet *
 		resp_error(r, 409, "PORT_IN_USE", "port %d is already in use", n->listen_port);
 		goto rollback;
 	}
+	if (err == 0 && then)
+		err = then(r, n, ctx);
 	if (err < 0 || db_exec(r->app->db, "COMMIT") < 0) {
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		goto rollback;
@@ -254,7 +255,7 @@ json_t *network_create_from_body(struct req *r, const char *dns_default, long lo
 		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
 		goto out;
 	}
-	if (network_insert(r, &n, &subnet) < 0)
+	if (network_insert(r, &n, &subnet, NULL, NULL) < 0)
 		goto out;
 	if (reconciler_call(r, "apply_network", json_pack("{s:I}", "network_id", (json_int_t)n.id),
 			    code, msg) < 0) {
@@ -318,10 +319,21 @@ static int load(struct req *r, struct network *n)
  * reconciler is asked again, best effort, so the kernel follows the reverted
  * row) and the reconciler's code is returned: 503 RECONCILER_UNAVAILABLE,
  * else 500 with its code. 0, or -1 with the response sent. */
+/* Puts the scalar columns of the network back (shallow copy of the old row). */
+static int revert_network(struct req *r, void *old)
+{
+	struct network *n = old;
+
+	if (model_network_update(r->app->db, n, true) >= 0)
+		return 0;
+	log_error("handler", "network_revert_failed", json_pack("{s:I,s:s}", "network_id",
+		  (json_int_t)n->id, "request_id", r->request_id));
+	return -1;
+}
+
 static int save_and_apply(struct req *r, struct network *n, const struct network *old)
 {
 	struct network back = *old;    /* shallow: only scalar columns are written */
-	char code[48], msg[256];
 	int err = model_network_update(r->app->db, n, false);
 
 	if (err <= 0) {
@@ -331,17 +343,9 @@ static int save_and_apply(struct req *r, struct network *n, const struct network
 			resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return -1;
 	}
-	if (reconciler_call(r, "apply_network", json_pack("{s:I}", "network_id", (json_int_t)n->id),
-			    code, msg) == 0)
-		return 0;
-	if (model_network_update(r->app->db, &back, true) < 0)
-		log_error("handler", "network_revert_failed", json_pack("{s:I,s:s}", "network_id",
-			  (json_int_t)n->id, "request_id", r->request_id));
-	else if (strcmp(code, "RECONCILER_UNAVAILABLE") != 0)
-		reconciler_call(r, "apply_network", json_pack("{s:I}", "network_id", (json_int_t)n->id),
-				(char[48]){ 0 }, (char[256]){ 0 });
-	resp_error(r, reconciler_status(code), code, "%s", msg);
-	return -1;
+	return reconciler_apply_or_revert(r, "apply_network",
+					  json_pack("{s:I}", "network_id", (json_int_t)n->id),
+					  revert_network, &back);
 }
 
 enum {

@@ -723,10 +723,21 @@ void peers_qr(struct req *r)
  * the kernel follows the reverted row, and its code is returned: 503
  * RECONCILER_UNAVAILABLE, else 500 with the code. 0, or -1 with the response
  * sent. */
+/* Puts the peer's row back as it was. */
+static int revert_peer(struct req *r, void *old)
+{
+	struct peer *p = old;
+
+	if (model_peer_update(r->app->db, p, true) >= 0)
+		return 0;
+	log_error("handler", "peer_revert_failed", json_pack("{s:I,s:I,s:s}", "peer_id",
+		  (json_int_t)p->id, "network_id", (json_int_t)p->network_id,
+		  "request_id", r->request_id));
+	return -1;
+}
+
 static int save_and_apply(struct req *r, struct peer *p, struct peer *old)
 {
-	char code[48], msg[256];
-	json_t *args;
 	int err = model_peer_update(r->app->db, p, false);
 
 	if (err <= 0) {
@@ -737,24 +748,10 @@ static int save_and_apply(struct req *r, struct peer *p, struct peer *old)
 			resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return -1;
 	}
-	args = json_pack("{s:I,s:I}", "network_id", (json_int_t)p->network_id, "peer_id", (json_int_t)p->id);
-	json_incref(args);      /* kept for the retry after the revert */
-	if (reconciler_call(r, "apply_peer", args, code, msg) == 0) {
-		json_decref(args);
-		return 0;
-	}
-	/* reconciler_call added op and request_id; the retry sets them again. */
-	if (model_peer_update(r->app->db, old, true) < 0)
-		log_error("handler", "peer_revert_failed", json_pack("{s:I,s:I,s:s}", "peer_id",
-			  (json_int_t)p->id, "network_id", (json_int_t)p->network_id,
-			  "request_id", r->request_id));
-	else if (strcmp(code, "RECONCILER_UNAVAILABLE") != 0) {
-		json_incref(args);
-		reconciler_call(r, "apply_peer", args, (char[48]){ 0 }, (char[256]){ 0 });
-	}
-	json_decref(args);
-	resp_error(r, reconciler_status(code), code, "%s", msg);
-	return -1;
+	return reconciler_apply_or_revert(r, "apply_peer",
+					  json_pack("{s:I,s:I}", "network_id", (json_int_t)p->network_id,
+						    "peer_id", (json_int_t)p->id),
+					  revert_peer, old);
 }
 
 enum {

@@ -45,6 +45,24 @@ int reconciler_status(const char *code)
 	return strcmp(code, "RECONCILER_UNAVAILABLE") == 0 ? 503 : 500;
 }
 
+int reconciler_apply_or_revert(struct req *r, const char *op, json_t *args,
+			       int (*revert)(struct req *, void *), void *ctx)
+{
+	char code[48], msg[256];
+
+	json_incref(args);      /* kept for the second call after the revert */
+	if (reconciler_call(r, op, args, code, msg) == 0) {
+		json_decref(args);
+		return 0;
+	}
+	/* reconciler_call added op and request_id; the second call sets them again */
+	if (revert(r, ctx) == 0 && strcmp(code, "RECONCILER_UNAVAILABLE") != 0)
+		reconciler_call(r, op, json_incref(args), (char[48]){ 0 }, (char[256]){ 0 });
+	json_decref(args);
+	resp_error(r, reconciler_status(code), code, "%s", msg);
+	return -1;
+}
+
 /*
  * Live state changes by the second, and a busy page or a dashboard asks for
  * it on every request: each worker thread keeps the last reply per interface

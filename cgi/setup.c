@@ -94,14 +94,25 @@ static const struct field step1_fields[S1__MAX] = {
 	[S1_PASS] = { "password", FT_STRING, FF_REQUIRED, v_password, NULL, NULL },
 };
 
-/* Creates the admin; fills u. 0 or -1 (500 sent). Runs inside the caller's
- * transaction. */
+/* Creates the admin; fills u. 0 or -1 (409 name taken / 500 sent). Runs
+ * inside the caller's transaction. */
 static int create_admin(struct req *r, const char *username, const char *password, struct user *u)
 {
 	char hash[PWHASH_STR_LEN];
 	sqlite3_stmt *st;
 	int rc;
 
+	if (db_prepare(r->app->db, "SELECT 1 FROM users WHERE username = ?", &st) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW) {
+		resp_error(r, 409, "VALIDATION_ERROR", "user %s already exists", username);
+		return -1;
+	}
 	if (pw_hash(hash, password, r->app->cfg.argon2_opslimit, r->app->cfg.argon2_memlimit) < 0
 	    || db_prepare(r->app->db, "INSERT INTO users (username, password_hash, role) "
 			  "VALUES (?, ?, 'admin') RETURNING id", &st) < 0) {
@@ -116,12 +127,55 @@ static int create_admin(struct req *r, const char *username, const char *passwor
 		u->id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW) {
-		resp_error(r, 409, "VALIDATION_ERROR", "user %s already exists", username);
+		resp_error(r, 500, "INTERNAL_ERROR", "cannot create the admin user");
 		return -1;
 	}
 	snprintf(u->username, sizeof u->username, "%s", username);
 	snprintf(u->role, sizeof u->role, "admin");
 	return 0;
+}
+
+int setup_admin_from_otp(struct req *r, const char *otp, const char *username,
+			 const char *password, bool complete)
+{
+	char *otp_hash = NULL;
+	struct user u;
+
+	if (db_exec(r->app->db, "BEGIN IMMEDIATE") < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database busy");
+		return -1;
+	}
+	if (db_setting_get(r->app->db, "setup_otp", &otp_hash) != 1) {
+		resp_error(r, 409, "SETUP_ALREADY_COMPLETE", "no setup password stored; run `wgpilot init`");
+		goto rollback;
+	}
+	if (pw_verify(otp_hash, otp) != 0) {
+		log_warn("setup", "setup_invalid_otp", json_pack("{s:s,s:s}", "remote_addr", r->remote_addr,
+			 "request_id", r->request_id));
+		resp_error(r, 401, "INVALID_OTP", "invalid setup password");
+		goto rollback;
+	}
+	if (create_admin(r, username, password, &u) < 0)
+		goto rollback;
+	/* step1_done in both cases: the admin exists, so a re-initialised
+	 * wizard resumes at step 2. */
+	if (db_setting_del(r->app->db, "setup_otp") < 0
+	    || db_setting_set(r->app->db, "setup_step1_done", "true") < 0
+	    || (complete && db_setting_set(r->app->db, "setup_complete", "true") < 0)
+	    || db_exec(r->app->db, "COMMIT") < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		goto rollback;
+	}
+	free(otp_hash);
+	r->user = u;
+	r->authed = true;
+	log_info("setup", "setup_admin_created", json_pack("{s:s}", "user", u.username));
+	audit(r, "user.created", NULL, json_pack("{s:s,s:s}", "username", u.username, "role", "admin"));
+	return 0;
+rollback:
+	db_exec(r->app->db, "ROLLBACK");
+	free(otp_hash);
+	return -1;
 }
 
 /* POST /api/setup/step/1 — 201 {"user"} + cookie; 400 VALIDATION_ERROR;
@@ -131,9 +185,6 @@ void setup_step1(struct req *r)
 {
 	struct verrs v = { 0 };
 	struct body b;
-	struct user u;
-	char *otp_hash = NULL;
-	int have;
 
 	if (db_setting_true(r->app->db, "setup_complete") || current_step(r->app->db) > 1) {
 		resp_error(r, 409, "SETUP_ALREADY_COMPLETE", "the admin account already exists");
@@ -147,42 +198,10 @@ void setup_step1(struct req *r)
 		resp_verrs(r, &v);
 		return;
 	}
-	if (db_exec(r->app->db, "BEGIN IMMEDIATE") < 0) {
-		body_free(&b);
-		resp_error(r, 500, "INTERNAL_ERROR", "database busy");
-		return;
-	}
-	have = db_setting_get(r->app->db, "setup_otp", &otp_hash);
-	if (have != 1) {
-		resp_error(r, 409, "SETUP_ALREADY_COMPLETE", "no setup password stored; run `wgpilot init`");
-		goto rollback;
-	}
-	if (pw_verify(otp_hash, b.s[S1_OTP]) != 0) {
-		log_warn("setup", "setup_invalid_otp", json_pack("{s:s}", "remote_addr", r->remote_addr));
-		resp_error(r, 401, "INVALID_OTP", "invalid setup password");
-		goto rollback;
-	}
-	if (create_admin(r, b.s[S1_USER], b.s[S1_PASS], &u) < 0)
-		goto rollback;
-	if (db_setting_del(r->app->db, "setup_otp") < 0
-	    || db_setting_set(r->app->db, "setup_step1_done", "true") < 0
-	    || db_exec(r->app->db, "COMMIT") < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		goto rollback;
-	}
-	free(otp_hash);
-	body_free(&b);
-	r->user = u;
-	r->authed = true;
-	log_info("setup", "setup_admin_created", json_pack("{s:s}", "user", u.username));
-	audit(r, "user.created", NULL, json_pack("{s:s,s:s}", "username", u.username, "role", "admin"));
-	if (auth_issue_session(r, &u) == 0)
-		resp_json(r, 201, json_pack("{s:{s:I,s:s}}", "user", "id", (json_int_t)u.id,
-					    "username", u.username));
-	return;
-rollback:
-	db_exec(r->app->db, "ROLLBACK");
-	free(otp_hash);
+	if (setup_admin_from_otp(r, b.s[S1_OTP], b.s[S1_USER], b.s[S1_PASS], false) == 0
+	    && auth_issue_session(r, &r->user) == 0)
+		resp_json(r, 201, json_pack("{s:{s:I,s:s}}", "user", "id", (json_int_t)r->user.id,
+					    "username", r->user.username));
 	body_free(&b);
 }
 

@@ -313,86 +313,23 @@ static int check_rows(struct req *r, sqlite3 *t, struct restore_info *ri, char *
 	return ret;
 }
 
-/* A single-value pragma or query as text into out ("" when none). 0 or the
- * SQLite error code. */
-static int query_text(sqlite3 *t, const char *sql, char *out, size_t outsz)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(t, sql, -1, &st, NULL);
-
-	out[0] = '\0';
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(out, outsz, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rc;
-}
-
 /* Validates (and migrates, seals, re-pages) the uploaded copy at path.
  * 0 usable, -1 refused (why set), -2 internal error. */
 static int restore_validate(struct req *r, const char *path, struct restore_info *ri,
 			    char *why, size_t whysz)
 {
-	static const char magic[16] = "SQLite format 3";
-	char head[16], text[512], live_ps[32];
-	sqlite3 *t = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err, ret = -1;
-	ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
+	char text[32], live_ps[32];
+	sqlite3 *t;
+	int ret = -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (got != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic) != 0) {
-		snprintf(why, whysz, "not an SQLite database");
+	if (db_backup_open(path, &t, &ri->migrations_applied, why, whysz) < 0)
 		return -1;
-	}
-	if (sqlite3_open_v2(path, &t, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(why, whysz, "cannot open the database: %s", t ? sqlite3_errmsg(t) : "out of memory");
-		goto out;
-	}
-	sqlite3_extended_result_codes(t, 1);
-	/* The schema comes from the upload: no functions with side effects in it. */
-	sqlite3_db_config(t, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_db_config(t, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if ((err = query_text(t, "PRAGMA journal_mode=DELETE", text, sizeof text)) != 0
-	    || (err = query_text(t, "PRAGMA integrity_check", text, sizeof text)) != 0) {
-		snprintf(why, whysz, "not a valid SQLite database: %s", sqlite3_errstr(err));
-		goto out;
-	}
-	if (strcmp(text, "ok") != 0) {
-		snprintf(why, whysz, "integrity check failed: %.200s", text);
-		goto out;
-	}
-	if (query_text(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_migrations'",
-		       text, sizeof text) != 0 || !text[0]) {
-		snprintf(why, whysz, "not a wgpilot database (no _migrations table)");
-		goto out;
-	}
-	err = db_schema_check(t);
-	if (err == -EPROTO) {
-		snprintf(why, whysz, "the backup was written by a newer wgpilot: it holds migrations this "
-			 "version does not know");
-		goto out;
-	}
-	if (err == -ESTALE && db_migrate(t, &ri->migrations_applied) < 0) {
-		snprintf(why, whysz, "the backup cannot be migrated to this version's schema");
-		goto out;
-	}
-	if (db_schema_check(t) != 0) {
-		snprintf(why, whysz, "the backup's schema is not usable");
-		goto out;
-	}
-	if (query_text(t, "PRAGMA foreign_key_check", text, sizeof text) != 0 || text[0]) {
-		snprintf(why, whysz, "foreign key violations%s%.64s", text[0] ? " in table " : "", text);
-		goto out;
-	}
 	if ((ret = check_rows(r, t, ri, why, whysz)) != 0)
 		goto out;
 	/* The backup API cannot change the page size of a WAL database. */
 	ret = -2;
-	if (query_text(r->app->db, "PRAGMA page_size", live_ps, sizeof live_ps) != 0
-	    || query_text(t, "PRAGMA page_size", text, sizeof text) != 0)
+	if (db_query_text(r->app->db, "PRAGMA page_size", live_ps, sizeof live_ps) != 0
+	    || db_query_text(t, "PRAGMA page_size", text, sizeof text) != 0)
 		goto out;
 	if (strcmp(live_ps, text) != 0) {
 		char sql[64];

@@ -57,31 +57,26 @@ static json_t *int_or_null(sqlite3_stmt *st, int col)
 	       : json_integer(sqlite3_column_int64(st, col));
 }
 
-/* Runs a list statement bound with limit/offset (and owner when > 0) and
- * collects one object per row via row(). NULL on a DB error. */
-static json_t *list_rows(sqlite3 *db, enum sql q, long long limit, long long offset,
-			 long long owner, json_t *(*row)(sqlite3_stmt *))
+/* Runs the DELETE q for the id of the path. 0, or -1 with the 500 sent. */
+static int delete_row(struct req *r, enum sql q, const char *what)
 {
 	sqlite3_stmt *st;
-	json_t *arr;
 	int rc;
 
-	if (db_prepare(db, sqls[q], &st) < 0)
-		return NULL;
-	sqlite3_bind_int64(st, 1, limit);
-	sqlite3_bind_int64(st, 2, offset);
-	if (owner > 0)
-		sqlite3_bind_int64(st, 3, owner);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, row(st));
+	if (db_prepare(r->app->db, sqls[q], &st) < 0) {
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, r->ids[0]);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		db_log_error(r->app->db, what);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		db_log_error(db, "list");
-		json_decref(arr);
-		return NULL;
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return -1;
 	}
-	return arr;
+	return 0;
 }
 
 static json_t *user_row(sqlite3_stmt *st)
@@ -96,17 +91,7 @@ static json_t *user_row(sqlite3_stmt *st)
  * limit/offset; 403 FORBIDDEN (not admin, before the handler). */
 void users_list(struct req *r)
 {
-	long long limit, offset;
-	json_t *arr;
-
-	if (query_page(r, &limit, &offset) < 0)
-		return;
-	arr = list_rows(r->app->db, SQL_USER_LIST, limit, offset, 0, user_row);
-	if (!arr) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
-	resp_json(r, 200, arr);
+	resp_list(r, sqls[SQL_USER_LIST], 0, user_row);
 }
 
 enum { UF_USERNAME, UF_PASSWORD, UF_ROLE, UF__MAX };
@@ -224,18 +209,8 @@ void users_delete(struct req *r)
 			resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return;
 	}
-	if (db_prepare(r->app->db, sqls[SQL_USER_DELETE], &st) < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+	if (delete_row(r, SQL_USER_DELETE, "user delete") < 0)
 		return;
-	}
-	sqlite3_bind_int64(st, 1, r->ids[0]);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_log_error(r->app->db, "user delete");
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
 	log_info("handler", "user_deleted", json_pack("{s:I,s:s,s:s}", "user_id", (json_int_t)r->ids[0],
 		 "username", name, "request_id", r->request_id));
 	snprintf(res, sizeof res, "user:%lld", r->ids[0]);
@@ -258,18 +233,10 @@ static json_t *key_row(sqlite3_stmt *st)
  * admins, the caller's own for viewers; 400 bad limit/offset. */
 void apikeys_list(struct req *r)
 {
-	long long limit, offset;
-	json_t *arr;
-
-	if (query_page(r, &limit, &offset) < 0)
-		return;
-	arr = is_admin(r) ? list_rows(r->app->db, SQL_KEY_LIST_ALL, limit, offset, 0, key_row)
-	      : list_rows(r->app->db, SQL_KEY_LIST_OWN, limit, offset, r->user.id, key_row);
-	if (!arr) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
-	resp_json(r, 200, arr);
+	if (is_admin(r))
+		resp_list(r, sqls[SQL_KEY_LIST_ALL], 0, key_row);
+	else
+		resp_list(r, sqls[SQL_KEY_LIST_OWN], r->user.id, key_row);
 }
 
 /* Non-empty (security.md §9); short and printable since lists show it. */
@@ -410,18 +377,8 @@ void apikeys_delete(struct req *r)
 		resp_error(r, 403, "FORBIDDEN", "viewers may only delete their own API keys");
 		return;
 	}
-	if (db_prepare(r->app->db, sqls[SQL_KEY_DELETE], &st) < 0) {
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+	if (delete_row(r, SQL_KEY_DELETE, "api key delete") < 0)
 		return;
-	}
-	sqlite3_bind_int64(st, 1, r->ids[0]);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_log_error(r->app->db, "api key delete");
-		resp_error(r, 500, "INTERNAL_ERROR", "database error");
-		return;
-	}
 	log_info("handler", "api_key_deleted", json_pack("{s:I,s:s}", "api_key_id", (json_int_t)r->ids[0],
 		 "request_id", r->request_id));
 	snprintf(res, sizeof res, "api_key:%lld", r->ids[0]);

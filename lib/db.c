@@ -2,6 +2,7 @@
 /* Opening the DB, migrations and settings; see db.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -404,4 +405,81 @@ int db_setting_set(sqlite3 *db, const char *key, const char *val)
 int db_setting_del(sqlite3 *db, const char *key)
 {
 	return exec_bound(db, "DELETE FROM settings WHERE key = ?", key, NULL);
+}
+
+int db_query_text(sqlite3 *db, const char *sql, char *out, size_t outsz)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	out[0] = '\0';
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int db_backup_open(const char *path, sqlite3 **out, int *migrated, char *why, size_t whysz)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16], text[512];
+	sqlite3 *t = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
+
+	*out = NULL;
+	if (fd >= 0)
+		close(fd);
+	if (got != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic) != 0) {
+		snprintf(why, whysz, "not an SQLite database");
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &t, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(why, whysz, "cannot open the database: %s", t ? sqlite3_errmsg(t) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(t, 1);
+	/* The schema comes from the file: no functions with side effects in it. */
+	sqlite3_db_config(t, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(t, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if ((err = db_query_text(t, "PRAGMA journal_mode=DELETE", text, sizeof text)) != SQLITE_OK
+	    || (err = db_query_text(t, "PRAGMA integrity_check", text, sizeof text)) != SQLITE_OK) {
+		snprintf(why, whysz, "not a valid SQLite database: %s", sqlite3_errstr(err));
+		goto fail;
+	}
+	if (strcmp(text, "ok") != 0) {
+		snprintf(why, whysz, "integrity check failed: %.200s", text);
+		goto fail;
+	}
+	if (db_query_text(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_migrations'",
+			  text, sizeof text) != SQLITE_OK || !text[0]) {
+		snprintf(why, whysz, "not a wgpilot database (no _migrations table)");
+		goto fail;
+	}
+	err = db_schema_check(t);
+	if (err == -EPROTO) {
+		snprintf(why, whysz, "written by a newer wgpilot (its schema holds migrations this "
+			 "version does not know); upgrade wgpilot first");
+		goto fail;
+	}
+	if (err == -ESTALE && db_migrate(t, migrated) < 0) {
+		snprintf(why, whysz, "its schema cannot be migrated to this version");
+		goto fail;
+	}
+	if (db_schema_check(t) != 0) {
+		snprintf(why, whysz, "its schema is not usable");
+		goto fail;
+	}
+	if (db_query_text(t, "PRAGMA foreign_key_check", text, sizeof text) != SQLITE_OK || text[0]) {
+		snprintf(why, whysz, "foreign key violations%s%.64s", text[0] ? " in table " : "", text);
+		goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	sqlite3_close(t);
+	return -1;
 }

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum db_open_flags {
 	DB_RDONLY = 0,
@@ -63,6 +64,15 @@ int db_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 /* Ends a statement of db_cached (reset, bindings cleared, back in the cache)
  * or of db_prepare (finalized). NULL is ignored. */
 void db_finish(sqlite3_stmt *st);
+/* A single-value query (or pragma) as text into out ("" when no row or
+ * NULL). SQLITE_OK or SQLite's error code. */
+int db_query_text(sqlite3 *db, const char *sql, char *out, size_t outsz);
+/* Opens the untrusted SQLite file at path (a backup to restore: untrusted
+ * schema, defensive mode, journal_mode DELETE), checks that it is a sound
+ * wgpilot DB (magic, integrity, _migrations, no unknown migration, foreign
+ * keys) and migrates it to this version (*migrated, may be NULL, gets the
+ * number applied). 0 with *t open (sqlite3_close it), or -1 with why set. */
+int db_backup_open(const char *path, sqlite3 **t, int *migrated, char *why, size_t whysz);
 /* Logs ERROR db_error with the operation and SQLite's message (never values). */
 void db_log_error(sqlite3 *db, const char *op);
 

@@ -300,21 +300,6 @@ int cmd_backup(struct cli *c, const char *output)
 /* ------------------------------------------------------------------------ */
 /* restore                                                                  */
 
-static int text_of(sqlite3 *db, const char *sql, char *out, size_t outsz)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	out[0] = '\0';
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 /* Every stored secret opens with this machine's master key. 0 yes, 1 a
  * secret does not (why set), -1 the key file is not readable (warned). */
 static int secrets_open(const struct config *cfg, sqlite3 *t, char *why, size_t whysz)
@@ -363,56 +348,11 @@ static int secrets_open(const struct config *cfg, sqlite3 *t, char *why, size_t 
  * set. *migrated gets the number of migrations applied. */
 static int restore_validate(struct cli *c, const char *path, int *migrated, char *why, size_t whysz)
 {
-	static const char magic[16] = "SQLite format 3";
-	char head[16], text[512];
-	sqlite3 *t = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err, ret = -1;
-	ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
+	sqlite3 *t;
+	int ret = -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (got != (ssize_t)sizeof head || memcmp(head, magic, sizeof magic) != 0) {
-		snprintf(why, whysz, "not an SQLite database");
+	if (db_backup_open(path, &t, migrated, why, whysz) < 0)
 		return -1;
-	}
-	if (sqlite3_open_v2(path, &t, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(why, whysz, "cannot open it: %s", t ? sqlite3_errmsg(t) : "out of memory");
-		goto out;
-	}
-	sqlite3_db_config(t, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_db_config(t, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if ((err = text_of(t, "PRAGMA journal_mode=DELETE", text, sizeof text)) != SQLITE_OK
-	    || (err = text_of(t, "PRAGMA integrity_check", text, sizeof text)) != SQLITE_OK) {
-		snprintf(why, whysz, "not a valid SQLite database: %s", sqlite3_errstr(err));
-		goto out;
-	}
-	if (strcmp(text, "ok") != 0) {
-		snprintf(why, whysz, "integrity check failed: %.200s", text);
-		goto out;
-	}
-	if (text_of(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_migrations'",
-		    text, sizeof text) != SQLITE_OK || !text[0]) {
-		snprintf(why, whysz, "not a wgpilot database (no _migrations table)");
-		goto out;
-	}
-	err = db_schema_check(t);
-	if (err == -EPROTO) {
-		snprintf(why, whysz, "written by a newer wgpilot (its schema holds migrations this"
-			 " version does not know); upgrade wgpilot first");
-		goto out;
-	}
-	if (err == -ESTALE && db_migrate(t, migrated) < 0) {
-		snprintf(why, whysz, "its schema cannot be migrated to this version");
-		goto out;
-	}
-	if (db_schema_check(t) != 0) {
-		snprintf(why, whysz, "its schema is not usable");
-		goto out;
-	}
-	if (text_of(t, "PRAGMA foreign_key_check", text, sizeof text) != SQLITE_OK || text[0]) {
-		snprintf(why, whysz, "foreign key violations%s%.64s", text[0] ? " in table " : "", text);
-		goto out;
-	}
 	if (secrets_open(&c->cfg, t, why, whysz) == 1)
 		goto out;
 	ret = 0;
@@ -449,7 +389,7 @@ static bool live_ok(sqlite3 *db)
 {
 	char text[64];
 
-	return text_of(db, "PRAGMA integrity_check", text, sizeof text) == SQLITE_OK
+	return db_query_text(db, "PRAGMA integrity_check", text, sizeof text) == SQLITE_OK
 	       && strcmp(text, "ok") == 0 && db_schema_check(db) == 0;
 }
 
@@ -515,7 +455,7 @@ int cmd_restore(struct cli *c, const char *file)
 	}
 	/* The backup API cannot change the page size of a WAL database: give
 	 * the copy the live one's. */
-	if (text_of(live, "PRAGMA page_size", ps, sizeof ps) == SQLITE_OK
+	if (db_query_text(live, "PRAGMA page_size", ps, sizeof ps) == SQLITE_OK
 	    && sqlite3_open_v2(tmp, &t, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
 		snprintf(sql, sizeof sql, "PRAGMA page_size=%d", atoi(ps));
 		if (sqlite3_exec(t, sql, NULL, NULL, NULL) != SQLITE_OK
