@@ -264,6 +264,8 @@ void resp_list(struct req *r, const char *sql, long long owner, json_t *(*row)(s
 void health_get(struct req *r);                 /* health.c */
 void metrics_get(struct req *r);
 void system_info(struct req *r);                /* system.c */
+void system_ports(struct req *r);                /* system.c */
+void system_routes(struct req *r);               /* system.c */
 void system_backup(struct req *r);
 /* Reads the raw body itself (≤ 64 MiB): main.c skips read_body for it. */
 void system_restore(struct req *r);
@@ -324,6 +326,9 @@ void status_cache_clear(void);
  * ("RECONCILER_UNAVAILABLE" on socket errors). The reply's fields are copied
  * to code/message buffers. */
 int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], char message[256]);
+/* A read-only call (the status cache stays): 0 with *reply (new reference,
+ * "ok" true), or -1 with the error response sent (503/500). */
+int reconciler_query(struct req *r, const char *op, json_t *args, json_t **reply);
 /* 503 for RECONCILER_UNAVAILABLE, else 500. */
 int reconciler_status(const char *code);
 /* networking.md §7 after a committed change: calls op with args (stolen).

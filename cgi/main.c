@@ -98,6 +98,8 @@ static const struct route routes[] = {
 	{ "GET", "/health", health_get, LVL_P },
 	{ "GET", "/metrics", metrics_get, LVL_P },
 	{ "GET", "/api/system/info", system_info, LVL_G },
+	{ "GET", "/api/system/ports", system_ports, LVL_G },
+	{ "GET", "/api/system/routes", system_routes, LVL_G },
 	{ "POST", "/api/system/backup", system_backup, LVL_ADM },
 	{ "POST", "/api/system/restore", system_restore, LVL_ADM },
 	{ "GET", "/api/debug/info", debug_info, LVL_ADM },

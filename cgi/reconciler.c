@@ -8,7 +8,8 @@
 #include "log.h"
 #include "rpc.h"
 
-int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], char message[256])
+static int call(struct req *r, const char *op, json_t *args, char code[48], char message[256],
+		json_t **out)
 {
 	json_t *req = args ? args : json_object();
 	json_t *reply = NULL;
@@ -16,7 +17,8 @@ int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], 
 
 	json_object_set_new(req, "op", json_string(op));
 	json_object_set_new(req, "request_id", json_string(r->request_id));
-	status_cache_clear();   /* this request changes what status would say */
+	if (!out)
+		status_cache_clear();   /* this request changes what status would say */
 	err = rpc_call(r->app->cfg.rec_socket, req, &reply, RPC_TIMEOUT_MS);
 	json_decref(req);
 	if (err < 0) {
@@ -28,7 +30,10 @@ int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], 
 		return -1;
 	}
 	if (json_is_true(json_object_get(reply, "ok"))) {
-		json_decref(reply);
+		if (out)
+			*out = reply;
+		else
+			json_decref(reply);
 		return 0;
 	}
 	snprintf(code, 48, "%s", json_string_value(json_object_get(reply, "code")) ?: "INTERNAL_ERROR");
@@ -36,6 +41,22 @@ int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], 
 	log_error("handler", "reconciler_failed", json_pack("{s:s,s:s,s:s,s:s}", "op", op,
 		  "code", code, "message", message, "request_id", r->request_id));
 	json_decref(reply);
+	return -1;
+}
+
+int reconciler_call(struct req *r, const char *op, json_t *args, char code[48], char message[256])
+{
+	return call(r, op, args, code, message, NULL);
+}
+
+int reconciler_query(struct req *r, const char *op, json_t *args, json_t **reply)
+{
+	char code[48], msg[256];
+
+	*reply = NULL;
+	if (call(r, op, args, code, msg, reply) == 0)
+		return 0;
+	resp_error(r, reconciler_status(code), code, "%s", msg);
 	return -1;
 }
 

@@ -96,6 +96,133 @@ void system_info(struct req *r)
 		  "memory", "rss_mb", (json_int_t)ops_rss_mb()));
 }
 
+/* ---- ports and routes (roadmap feat-007, feat-009) ---- */
+
+/* The port of server.listen ("addr:port", "[v6]:port" or "port"), 0 when
+ * there is none. */
+static long https_port(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port = strtol(colon ? colon + 1 : listen, &end, 10);
+
+	return *end == '\0' && port > 0 && port <= 65535 ? port : 0;
+}
+
+/* GET /api/system/ports — 200 {"wireguard_ports":[{port, interface,
+ * managed}], "conflicting_ports":[{port, interface, protocol}],
+ * "https_port":{port, pid, process}}: every network's UDP port, and those
+ * another program holds (the reconciler's check_port, both families).
+ * pid/process of the HTTPS listener are null: the unprivileged API cannot
+ * see other users' sockets. 503 RECONCILER_UNAVAILABLE, 500 DB error. */
+void system_ports(struct req *r)
+{
+	struct network *v;
+	size_t n;
+	json_t *wg = json_array(), *bad = json_array(), *reply;
+	int err = model_network_list(r->app->db, &v, &n);
+
+	if (err < 0) {
+		json_decref(wg);
+		json_decref(bad);
+		resp_error(r, 500, "INTERNAL_ERROR", "database error");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *owner;
+
+		if (reconciler_query(r, "check_port", json_pack("{s:i}", "port", v[i].listen_port),
+				     &reply) < 0) {
+			json_decref(wg);
+			json_decref(bad);
+			networks_free(v, n);
+			return;
+		}
+		owner = json_string_value(json_object_get(reply, "owner")) ?: "";
+		json_array_append_new(wg, json_pack("{s:i,s:s,s:b}", "port", v[i].listen_port,
+						    "interface", v[i].iface, "managed", 1));
+		if (json_is_true(json_object_get(reply, "in_use")) && strcmp(owner, v[i].iface) != 0)
+			json_array_append_new(bad, json_pack("{s:i,s:s,s:s}", "port", v[i].listen_port,
+							     "interface", v[i].iface, "protocol", "udp"));
+		json_decref(reply);
+	}
+	networks_free(v, n);
+	resp_json(r, 200, json_pack("{s:o,s:o,s:{s:i,s:n,s:n}}", "wireguard_ports", wg,
+				    "conflicting_ports", bad, "https_port",
+				    "port", (int)https_port(r->app->cfg.listen), "pid", "process"));
+}
+
+/* An interface name as the reconciler accepts it: 1-15 of [A-Za-z0-9._-]. */
+static const char *v_iface(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 15 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "0123456789._-") != n || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return "must be an interface name (1-15 letters, digits, '.', '_' or '-')";
+	return NULL;
+}
+
+/* Route table names (feat-009), else the number. */
+static bool table_matches(json_t *route, const char *table)
+{
+	json_t *num = json_object_get(route, "table");
+	const char *name = json_string_value(json_object_get(route, "table_name"));
+	char buf[24];
+
+	snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(num));
+	return strcmp(buf, table) == 0 || (name && strcmp(name, table) == 0);
+}
+
+/* GET /api/system/routes[?interface=wgN&table=T] — 200 {"routes":[{destination,
+ * interface, table, table_name, protocol, scope, metric, managed}]}: the
+ * routes whose output is a WireGuard interface of a network (all tables but
+ * local), from the reconciler; managed = the address route or one of ours.
+ * table is a number or main/default/local. all=true (routes of every
+ * interface) is refused with 400: only WireGuard routes are shown. 400
+ * VALIDATION_ERROR for a bad interface, table or unknown key; 503. */
+void system_routes(struct req *r)
+{
+	static const char *const keys[] = { "interface", "table", "all" };
+	struct verrs ve = { 0 };
+	char *vals[3];
+	json_t *reply, *routes, *out, *it;
+	size_t i;
+
+	if (query_parse(r, keys, 3, vals, &ve) < 0) {
+		verr_free(&ve);
+		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
+		return;
+	}
+	if (vals[0] && v_iface(vals[0]))
+		verr_add(&ve, "interface", v_iface(vals[0]));
+	if (vals[1] && !(vals[1][0] && strspn(vals[1], "0123456789") == strlen(vals[1]) && strlen(vals[1]) <= 10)
+	    && strcmp(vals[1], "main") != 0 && strcmp(vals[1], "default") != 0 && strcmp(vals[1], "local") != 0)
+		verr_add(&ve, "table", "must be a table number or main, default, local");
+	if (vals[2] && strcmp(vals[2], "false") != 0)
+		verr_add(&ve, "all", strcmp(vals[2], "true") == 0
+			 ? "only the routes of WireGuard interfaces can be listed"
+			 : "must be true or false");
+	if (verr_any(&ve)) {
+		query_free(vals, 3);
+		resp_verrs(r, &ve);
+		return;
+	}
+	if (reconciler_query(r, "routes", vals[0] ? json_pack("{s:s}", "interface", vals[0]) : NULL,
+			     &reply) < 0) {
+		query_free(vals, 3);
+		return;
+	}
+	routes = json_object_get(reply, "routes");
+	out = json_array();
+	json_array_foreach(routes, i, it)
+		if (!vals[1] || table_matches(it, vals[1]))
+			json_array_append(out, it);
+	json_decref(reply);
+	query_free(vals, 3);
+	resp_json(r, 200, json_pack("{s:o}", "routes", out));
+}
+
 /* ---- backup ---- */
 
 /* A fresh empty 0600 file in the data dir; path filled. fd or -errno. */

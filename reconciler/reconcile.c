@@ -882,9 +882,16 @@ json_t *rec_check_port(struct rec *r, int port)
 	bool in_use = udp_port_taken(AF_INET, port) == 1 || udp_port_taken(AF_INET6, port) == 1;
 
 	if (in_use && model_network_list(r->db, &v, &n) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (v[i].listen_port == port && r->wg->exists(v[i].iface))
+		for (size_t i = 0; i < n; i++) {
+			struct wg_device *dev = NULL;
+
+			/* ours only when the device really listens there: a port
+			 * changed in the DB that the device could not take is not */
+			if (v[i].listen_port == port && r->wg->exists(v[i].iface) == 1
+			    && r->wg->get(v[i].iface, &dev) == 0 && dev->listen_port == port)
 				snprintf(iface, sizeof iface, "%s", v[i].iface);
+			wgdev_free(dev);
+		}
 		networks_free(v, n);
 		owner = iface;
 	}
