@@ -14,7 +14,8 @@
 #   many_posts NET COUNT PREFIX   COUNT peers created one request at a time
 #                        through one curl process (one TLS connection, like a
 #                        UI); prints the HTTP status of each
-#   wrk_run URL          wrk -t2 -c32 for $DUR s -> "req/s p99_ms"
+#   wrk_run URL [LUA]    wrk -t2 -c32 for $DUR s (with the wrk script LUA)
+#                        -> "req/s p99_ms"
 DUR=${SECONDS_PER:-10}
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -69,8 +70,8 @@ many_posts() { # NETWORK COUNT PREFIX
 	in_ns curl -K "$cfg"
 }
 
-wrk_run() { # URL -> "req/s p99_ms"
-	in_ns wrk -t2 -c32 -d"${DUR}s" --latency -H "Cookie: $cookie" "$1" 2>/dev/null | awk '
+wrk_run() { # URL [LUA] -> "req/s p99_ms"
+	in_ns wrk -t2 -c32 -d"${DUR}s" --latency -H "Cookie: $cookie" ${2:+-s "$2"} "$1" 2>/dev/null | awk '
 		/Requests\/sec/ { rps = $2 }
 		/ 99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; p99 = v }
 		END { printf "%.0f %.2f", rps, p99 }'

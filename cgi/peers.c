@@ -138,9 +138,12 @@ static struct {
 	struct live_sorted ls;
 } live_memo;
 
+static unsigned long long live_gen;     /* changes with live_memo.ifs */
+
 static const struct live_sorted *live_sorted_of(json_t *ifs, const char *iface)
 {
 	if (ifs != live_memo.ifs) {
+		live_gen++;
 		json_decref(live_memo.ifs);
 		free(live_memo.ls.v);
 		live_memo.ls = (struct live_sorted){ 0 };
@@ -250,6 +253,50 @@ static json_t *live_of_network(struct req *r, const struct network *n)
 /* GET /api/networks/{id}/peers[?limit=N&offset=M] — 200 array ordered by id;
  * 400 VALIDATION_ERROR bad limit/offset; 404 NETWORK_NOT_FOUND; 500
  * database error. One SQL query and one reconciler status call. */
+/*
+ * The last lists this worker sent. A list is a function of the DB, the
+ * live state (one status reply, kept up to a second by status_fetch) and
+ * the current second (online), so while none of them moved the same bytes
+ * go out again instead of being rebuilt: dashboards polling one network
+ * cost a render per second per worker, not one per request. Auth runs for
+ * every request before this.
+ */
+enum { LIST_MEMOS = 2, LIST_MEMO_MAX = 512 * 1024 };
+static struct list_memo {
+	long long net, limit, offset, now;
+	unsigned long long live;        /* live_gen, 0 = no live state */
+	struct db_version dbv;
+	char *body;
+	size_t len;
+} list_memos[LIST_MEMOS];
+static unsigned list_memo_next;
+
+static struct list_memo *list_memo_find(const struct list_memo *key)
+{
+	for (int i = 0; i < LIST_MEMOS; i++) {
+		struct list_memo *m = &list_memos[i];
+
+		if (m->body && m->net == key->net && m->limit == key->limit && m->offset == key->offset
+		    && m->now == key->now && m->live == key->live && m->dbv.others == key->dbv.others
+		    && m->dbv.own == key->dbv.own)
+			return m;
+	}
+	return NULL;
+}
+
+static void list_memo_store(const struct list_memo *key, const struct sbuf *out)
+{
+	struct list_memo *m = &list_memos[list_memo_next++ % LIST_MEMOS];
+
+	free(m->body);
+	*m = *key;
+	m->body = NULL;
+	if (out->len > LIST_MEMO_MAX || !(m->body = malloc(out->len)))
+		return;
+	memcpy(m->body, out->s, out->len);
+	m->len = out->len;
+}
+
 void peers_list(struct req *r)
 {
 	struct network n;
@@ -260,12 +307,25 @@ void peers_list(struct req *r)
 	sqlite3_stmt *st;
 	json_t *ifs = NULL;
 	long long now = (long long)time(NULL);
-	bool first = true;
+	struct list_memo key = { 0 }, *hit;
+	bool first = true, memo;
 	int rc;
 
 	if (networks_page(r, &limit, &offset) < 0 || load_network(r, &n) != 1)
 		return;
+	if (n.enabled && (ifs = status_fetch(r, n.iface)))
+		ls = live_sorted_of(ifs, n.iface);
+	key = (struct list_memo){ .net = n.id, .limit = limit, .offset = offset, .now = now,
+				  .live = ifs ? live_gen : 0 };
+	memo = db_version(r->app->db, &key.dbv) == 0;
+	if (memo && (hit = list_memo_find(&key))) {
+		json_decref(ifs);
+		network_free(&n);
+		resp_raw(r, 200, "application/json", NULL, hit->body, hit->len);
+		return;
+	}
 	if (db_cached(r->app->db, list_sql, &st) < 0) {
+		json_decref(ifs);
 		network_free(&n);
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return;
@@ -273,8 +333,6 @@ void peers_list(struct req *r)
 	sqlite3_bind_int64(st, 1, n.id);
 	sqlite3_bind_int64(st, 2, limit);
 	sqlite3_bind_int64(st, 3, offset);
-	if (n.enabled && (ifs = status_fetch(r, n.iface)))
-		ls = live_sorted_of(ifs, n.iface);
 	/* Rows go straight from SQLite into one buffer: building a struct and a
 	 * jansson tree per peer cost more than the rest of the request. About
 	 * 420 bytes a peer: reserved up front instead of grown. */
@@ -294,8 +352,11 @@ void peers_list(struct req *r)
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 	else if (out.oom)
 		resp_error(r, 500, "INTERNAL_ERROR", "out of memory");
-	else
+	else {
+		if (memo)
+			list_memo_store(&key, &out);
 		resp_raw(r, 200, "application/json", NULL, out.s, out.len);
+	}
 	sb_free(&out);
 }
 

@@ -483,3 +483,17 @@ fail:
 	sqlite3_close(t);
 	return -1;
 }
+
+int db_version(sqlite3 *db, struct db_version *v)
+{
+	sqlite3_stmt *st;
+	int rc, err = db_cached(db, "PRAGMA data_version", &st);
+
+	if (err < 0)
+		return err;
+	rc = sqlite3_step(st);
+	v->others = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	db_finish(st);
+	v->own = sqlite3_total_changes64(db);
+	return rc == SQLITE_ROW ? 0 : db_rc_errno(rc);
+}

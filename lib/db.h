@@ -64,6 +64,14 @@ int db_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 /* Ends a statement of db_cached (reset, bindings cleared, back in the cache)
  * or of db_prepare (finalized). NULL is ignored. */
 void db_finish(sqlite3_stmt *st);
+/* What changes whenever the DB does: PRAGMA data_version (commits of other
+ * connections, read in a fresh read transaction) and this connection's
+ * own total changes. Two equal results mean nothing was written in
+ * between. 0, or -errno (then nothing can be assumed). */
+struct db_version {
+	long long others, own;
+};
+int db_version(sqlite3 *db, struct db_version *v);
 /* A single-value query (or pragma) as text into out ("" when no row or
  * NULL). SQLITE_OK or SQLite's error code. */
 int db_query_text(sqlite3 *db, const char *sql, char *out, size_t outsz);
