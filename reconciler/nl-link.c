@@ -122,6 +122,72 @@ static int nl_request(struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
 	return ret;
 }
 
+/*
+ * A request header of type with NLM_F_REQUEST | flags in buf (NL_TXBUF
+ * bytes), followed by a zeroed family header of hdrlen bytes, which is
+ * returned; *nlh gets the message.
+ */
+static void *nl_msg(char *buf, uint16_t type, uint16_t flags, size_t hdrlen, struct nlmsghdr **nlh)
+{
+	*nlh = mnl_nlmsg_put_header(buf);
+	(*nlh)->nlmsg_type = type;
+	(*nlh)->nlmsg_flags = NLM_F_REQUEST | flags;
+	return mnl_nlmsg_put_extra_header(*nlh, hdrlen);
+}
+
+/* What a dump collects: an array of size-byte elements grown by its callback,
+ * and the link the dump is about (for callbacks that filter by ifindex). */
+struct nl_dump {
+	int index;
+	void *v;
+	size_t n, cap, size;
+};
+
+/* Appends a zeroed element to d; NULL with errno ENOMEM when out of memory. */
+static void *nl_dump_push(struct nl_dump *d)
+{
+	void *grown, *elem;
+	size_t cap;
+
+	if (d->n == d->cap) {
+		cap = d->cap ? d->cap * 2 : 8;
+		grown = reallocarray(d->v, cap, d->size);
+		if (!grown) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		d->v = grown;
+		d->cap = cap;
+	}
+	elem = (char *)d->v + d->n++ * d->size;
+	memset(elem, 0, d->size);
+	return elem;
+}
+
+/*
+ * Sends the dump request nlh with cb (given d) on each reply. A dump the
+ * kernel marks as interrupted by a concurrent change (NLM_F_DUMP_INTR, which
+ * mnl_cb_run reports as EINTR) is redone from an empty d->n, up to
+ * NL_DUMP_TRIES times (nlh is sent as it is again: nl_talk only renews its
+ * sequence number). 0 with the elements in d->v / d->n (the caller frees
+ * d->v), or -errno with d->v freed.
+ */
+static int nl_dump_run(struct nlmsghdr *nlh, mnl_cb_t cb, struct nl_dump *d)
+{
+	int ret = -EINTR, tries;
+
+	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
+		d->n = 0;
+		ret = nl_request(nlh, true, cb, d);
+	}
+	if (ret < 0) {
+		free(d->v);
+		d->v = NULL;
+		d->n = d->cap = 0;
+	}
+	return ret;
+}
+
 static bool nl_ifname_ok(const char *ifname)
 {
 	size_t len = ifname ? strlen(ifname) : 0;
@@ -133,11 +199,9 @@ static bool nl_ifname_ok(const char *ifname)
 static struct nlmsghdr *nl_link_msg(char *buf, uint16_t type, uint16_t flags,
                                     const char *ifname, struct ifinfomsg **ifi)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
+	*ifi = nl_msg(buf, type, flags, sizeof(**ifi), &nlh);
 	(*ifi)->ifi_family = AF_UNSPEC;
 	if (ifname)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
@@ -275,54 +339,36 @@ int nl_link_index(const char *ifname)
 	return ret < 0 ? ret : l.index;
 }
 
-struct nl_link_list {
-	struct nl_link *links;
-	size_t n, cap;
-};
-
+/* Collects every link of an RTM_GETLINK dump (struct nl_link elements). */
 static int nl_link_list_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct nl_link_list *list = data;
-	struct nl_link *grown;
+	struct nl_link *l = nl_dump_push(data);
 
-	if (list->n == list->cap) {
-		list->cap = list->cap ? list->cap * 2 : 16;
-		grown = reallocarray(list->links, list->cap, sizeof(*grown));
-		if (!grown) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		list->links = grown;
-	}
-	if (nl_link_parse(nlh, &list->links[list->n]) < 0) {
+	if (!l)
+		return MNL_CB_ERROR;
+	if (nl_link_parse(nlh, l) < 0) {
 		errno = EPROTO;
 		return MNL_CB_ERROR;
 	}
-	list->n++;
 	return MNL_CB_OK;
 }
 
 int nl_link_list(struct nl_link **out, size_t *n)
 {
 	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
-	struct nl_link_list list = { 0 };
+	struct nl_dump d = { .size = sizeof(**out) };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	int ret = -EINTR, tries;
+	int ret;
 
 	*out = NULL;
 	*n = 0;
-	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
-		list.n = 0;
-		nlh = nl_link_msg(buf, RTM_GETLINK, 0, NULL, &ifi);
-		ret = nl_request(nlh, true, nl_link_list_cb, &list);
-	}
-	if (ret < 0) {
-		free(list.links);
+	nlh = nl_link_msg(buf, RTM_GETLINK, 0, NULL, &ifi);
+	ret = nl_dump_run(nlh, nl_link_list_cb, &d);
+	if (ret < 0)
 		return ret;
-	}
-	*out = list.links;
-	*n = list.n;
+	*out = d.v;
+	*n = d.n;
 	return 0;
 }
 
@@ -386,19 +432,15 @@ static size_t nl_addr_len(int family)
 	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 }
 
-struct nl_addr_list {
-	int index;
-	struct ipnet *addrs;
-	size_t n, cap;
-};
-
+/* Collects the addresses of link d->index from an RTM_GETADDR dump (struct
+ * ipnet elements). */
 static int nl_addr_list_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[IFA_MAX + 1] = { 0 }, *addr;
 	struct nl_attrs a = { tb, IFA_MAX };
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	struct nl_addr_list *list = data;
-	struct ipnet *grown;
+	struct nl_dump *d = data;
+	struct ipnet *net;
 	size_t alen;
 
 	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa) ||
@@ -409,59 +451,42 @@ static int nl_addr_list_cb(const struct nlmsghdr *nlh, void *data)
 	alen = nl_addr_len(ifa->ifa_family);
 	/* IFA_LOCAL is the local address; IFA_ADDRESS may be a p2p peer. */
 	addr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-	if ((int)ifa->ifa_index != list->index || !alen || !addr)
+	if ((int)ifa->ifa_index != d->index || !alen || !addr)
 		return MNL_CB_OK;
 	if (mnl_attr_get_payload_len(addr) != alen) {
 		errno = EPROTO;
 		return MNL_CB_ERROR;
 	}
-	if (list->n == list->cap) {
-		list->cap = list->cap ? list->cap * 2 : 8;
-		grown = reallocarray(list->addrs, list->cap, sizeof(*grown));
-		if (!grown) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		list->addrs = grown;
-	}
-	memset(&list->addrs[list->n], 0, sizeof(*grown));
-	list->addrs[list->n].family = ifa->ifa_family;
-	list->addrs[list->n].prefix = ifa->ifa_prefixlen;
-	memcpy(list->addrs[list->n].addr, mnl_attr_get_payload(addr), alen);
-	list->n++;
+	net = nl_dump_push(d);
+	if (!net)
+		return MNL_CB_ERROR;
+	net->family = ifa->ifa_family;
+	net->prefix = ifa->ifa_prefixlen;
+	memcpy(net->addr, mnl_attr_get_payload(addr), alen);
 	return MNL_CB_OK;
 }
 
 int nl_addr_list(const char *ifname, struct ipnet **out, size_t *n)
 {
 	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
-	struct nl_addr_list list = { 0 };
+	struct nl_dump d = { .size = sizeof(**out) };
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
-	int ret, tries;
+	int ret;
 
 	*out = NULL;
 	*n = 0;
-	ret = list.index = nl_link_index(ifname);
+	ret = d.index = nl_link_index(ifname);
 	if (ret < 0)
 		return ret;
-	ret = -EINTR;
-	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
-		list.n = 0;
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = RTM_GETADDR;
-		nlh->nlmsg_flags = NLM_F_REQUEST;
-		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-		ifa->ifa_family = AF_UNSPEC;
-		ifa->ifa_index = (unsigned)list.index;
-		ret = nl_request(nlh, true, nl_addr_list_cb, &list);
-	}
-	if (ret < 0) {
-		free(list.addrs);
+	ifa = nl_msg(buf, RTM_GETADDR, 0, sizeof(*ifa), &nlh);
+	ifa->ifa_family = AF_UNSPEC;
+	ifa->ifa_index = (unsigned)d.index;
+	ret = nl_dump_run(nlh, nl_addr_list_cb, &d);
+	if (ret < 0)
 		return ret;
-	}
-	*out = list.addrs;
-	*n = list.n;
+	*out = d.v;
+	*n = d.n;
 	return 0;
 }
 
@@ -478,10 +503,7 @@ static int nl_addr_change(const char *ifname, const struct ipnet *addr, uint16_t
 	index = nl_link_index(ifname);
 	if (index < 0)
 		return index;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa = nl_msg(buf, type, flags, sizeof(*ifa), &nlh);
 	ifa->ifa_family = (uint8_t)addr->family;
 	ifa->ifa_prefixlen = (uint8_t)addr->prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
@@ -724,10 +746,7 @@ static int nl_route_change(int index, const struct ipnet *dst, uint16_t type, ui
 
 	if (!alen || dst->prefix > alen * 8)
 		return -EINVAL;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm = nl_msg(buf, type, flags, sizeof(*rtm), &nlh);
 	rtm->rtm_family = (uint8_t)dst->family;
 	rtm->rtm_dst_len = (uint8_t)dst->prefix;
 	rtm->rtm_table = RT_TABLE_MAIN;
@@ -785,18 +804,14 @@ int nl_route_sync(const char *ifname, const struct ipnet *want, size_t nwant, in
 
 /* ---- every route through a link, for the route viewer (feat-009) ---- */
 
-struct nl_route_dump {
-	int index;
-	struct nl_route *v;
-	size_t n, cap;
-};
-
+/* Collects the routes whose output is link d->index from an RTM_GETROUTE
+ * dump (struct nl_route elements). */
 static int nl_route_dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
 	struct nl_attrs a = { tb, RTA_MAX };
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	struct nl_route_dump *d = data;
+	struct nl_dump *d = data;
 	struct nl_route *r;
 	size_t alen;
 
@@ -808,19 +823,9 @@ static int nl_route_dump_cb(const struct nlmsghdr *nlh, void *data)
 	alen = nl_addr_len(rtm->rtm_family);
 	if (!alen || !tb[RTA_OIF] || (int)mnl_attr_get_u32(tb[RTA_OIF]) != d->index)
 		return MNL_CB_OK;
-	if (d->n == d->cap) {
-		struct nl_route *grown;
-
-		d->cap = d->cap ? d->cap * 2 : 8;
-		grown = reallocarray(d->v, d->cap, sizeof(*grown));
-		if (!grown) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		d->v = grown;
-	}
-	r = &d->v[d->n++];
-	memset(r, 0, sizeof *r);
+	r = nl_dump_push(d);
+	if (!r)
+		return MNL_CB_ERROR;
 	r->dst.family = rtm->rtm_family;
 	r->dst.prefix = rtm->rtm_dst_len;
 	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == alen)
@@ -835,31 +840,22 @@ static int nl_route_dump_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_route_dump(const char *ifname, struct nl_route **out, size_t *n)
 {
-	_Alignas(struct nlmsghdr) char buf[NL_TXBUF] = { 0 };
-	struct nl_route_dump d = { 0 };
+	_Alignas(struct nlmsghdr) char buf[NL_TXBUF];
+	struct nl_dump d = { .size = sizeof(**out) };
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
-	int ret, tries;
+	int ret;
 
 	*out = NULL;
 	*n = 0;
 	ret = d.index = nl_link_index(ifname);
 	if (ret < 0)
 		return ret;
-	ret = -EINTR;
-	for (tries = 0; tries < NL_DUMP_TRIES && ret == -EINTR; tries++) {
-		d.n = 0;
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = RTM_GETROUTE;
-		nlh->nlmsg_flags = NLM_F_REQUEST;
-		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-		rtm->rtm_family = AF_UNSPEC;
-		ret = nl_request(nlh, true, nl_route_dump_cb, &d);
-	}
-	if (ret < 0) {
-		free(d.v);
+	rtm = nl_msg(buf, RTM_GETROUTE, 0, sizeof(*rtm), &nlh);
+	rtm->rtm_family = AF_UNSPEC;
+	ret = nl_dump_run(nlh, nl_route_dump_cb, &d);
+	if (ret < 0)
 		return ret;
-	}
 	*out = d.v;
 	*n = d.n;
 	return 0;

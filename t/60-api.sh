@@ -8,18 +8,8 @@ set -euo pipefail
 need_root
 need_cmd curl sqlite3 wireguard-go nginx ip
 
-mk_tmpdir
-dir=$WGP_TMP
-ns=wgp-api-$$
-state=$dir/state
-mk_netns "$ns"
-if ! stack_up "$ns" "$state"; then
-	fail "stack starts"
-	stack_logs "$state"
-	done_testing
-fi
-pass "stack starts"
-DB=$state/data/wgpilot.db
+api_test_env api
+api_test_up
 
 # Everything a bad request must leave untouched.
 db_state() {
@@ -32,50 +22,23 @@ db_state() {
 # (the login rate limit is per client IP), with extra curl arguments; BODY "-"
 # sends no body of its own (the arguments may).
 req() {
-	local src=$1 method=$2 path=$3 hdr out
+	local src=$1 method=$2 path=$3
 	shift 3
-	local args=(-sk --max-time 30 --interface "$src" -X "$method" -b "$API_JAR" -c "$API_JAR"
-		-w '\n%{http_code}' -D "${hdr:=$(mktemp)}")
+	local args=(--interface "$src" -b "$API_JAR" -c "$API_JAR")
 	if [ $# -ge 1 ]; then
 		[ "$1" = - ] || args+=(-H 'Content-Type: application/json' --data-binary "$1")
 		shift
 	fi
-	out=$(ip netns exec "$ns" curl "${args[@]}" "$@" "https://127.0.0.1:8443$path" 2>/dev/null) || true
-	API_STATUS=${out##*$'\n'}
-	API_BODY=${out%$'\n'*}
-	[ "$out" != "$API_STATUS" ] || API_BODY=""
-	API_HEADERS=$(tr -d '\r' <"$hdr")
-	rm -f "$hdr"
-}
-
-# expect STATUS CODE DESC: status, error code, and request_id = X-Request-ID.
-expect() {
-	local code rid
-	code=$(json_get "$API_BODY" '$.error.code' 2>/dev/null || echo "-")
-	rid=$(json_get "$API_BODY" '$.error.request_id' 2>/dev/null || echo "-")
-	if [ "$API_STATUS" = "$1" ] && [ "$code" = "$2" ] && [ "$rid" = "$(api_header X-Request-ID)" ]; then
-		pass "$3"
-	else
-		fail "$3"
-		diag "  got $API_STATUS $code (request_id $rid), want $1 $2" "  body: ${API_BODY:0:300}"
-	fi
+	api_request "$method" "$path" "${args[@]}" "$@"
 }
 
 # bad SRC METHOD PATH BODY STATUS CODE DESC: a request that must fail and
-# leave the DB as it was.
+# leave the DB as it was (SRC is not used: each comes from an address of
+# its own).
 n_src=10
 bad() {
-	local before
-	before=$(db_state)
 	n_src=$((n_src + 1))
-	req "127.0.0.$n_src" "$2" "$3" "$4"
-	expect "$5" "$6" "$7"
-	is "$(db_state)" "$before" "  ... and changes nothing"
-}
-
-fields_of() {
-	sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.field'), ',')
-		FROM json_each(json_extract($(printf "'%s'" "${API_BODY//\'/\'\'}"), '\$.error.fields'))"
+	api_refused "$5" "$6" "$7" req "127.0.0.$n_src" "$2" "$3" "$4"
 }
 
 # --- public endpoints, headers ------------------------------------------------------
@@ -90,30 +53,30 @@ like "$(api_header Content-Security-Policy)" "default-src 'self'; script-src 'se
 like "$(api_header Strict-Transport-Security)" "max-age=31536000" "HSTS"
 
 api GET /api/networks
-expect 401 UNAUTHORIZED "guarded route without a session"
+api_expect 401 UNAUTHORIZED "guarded route without a session"
 api POST /api/setup/step/2 '{"public_ip":"10.0.0.1"}'
-expect 401 UNAUTHORIZED "step 2 needs the session from step 1"
+api_expect 401 UNAUTHORIZED "step 2 needs the session from step 1"
 api GET /api/nope
-expect 404 NOT_FOUND "unknown route"
+api_expect 404 NOT_FOUND "unknown route"
 api DELETE /api/setup/status
-expect 405 METHOD_NOT_ALLOWED "wrong method"
+api_expect 405 METHOD_NOT_ALLOWED "wrong method"
 
 # --- step 1 ----------------------------------------------------------------------------
 token=$STACK_TOKEN
 bad 0 POST /api/setup/step/1 '{"otp":' 400 VALIDATION_ERROR "malformed JSON"
 bad 0 POST /api/setup/step/1 '[1,2]' 400 VALIDATION_ERROR "body that is not an object"
 bad 0 POST /api/setup/step/1 '{}' 400 VALIDATION_ERROR "empty object"
-is "$(fields_of)" "otp,username,password" "every missing field is reported at once"
+is "$(api_error_fields)" "otp,username,password" "every missing field is reported at once"
 bad 0 POST /api/setup/step/1 '{"otp":1,"username":true,"password":[]}' 400 VALIDATION_ERROR "wrong types"
-is "$(fields_of)" "otp,username,password" "every wrong type is reported"
+is "$(api_error_fields)" "otp,username,password" "every wrong type is reported"
 bad 0 POST /api/setup/step/1 "{\"otp\":\"$token\",\"username\":\"admin\",\"password\":\"short\"}" \
 	400 VALIDATION_ERROR "password under 10 characters"
-is "$(fields_of)" "password" "only the password is blamed"
+is "$(api_error_fields)" "password" "only the password is blamed"
 bad 0 POST /api/setup/step/1 "{\"otp\":\"$token\",\"username\":\"ad min\",\"password\":\"long-enough-1\"}" \
 	400 VALIDATION_ERROR "username with a space"
 bad 0 POST /api/setup/step/1 "{\"otp\":\"$token\",\"username\":\"admin\",\"password\":\"long-enough-1\",\"x\":1}" \
 	400 VALIDATION_ERROR "unknown field"
-is "$(fields_of)" "x" "the unknown field is named"
+is "$(api_error_fields)" "x" "the unknown field is named"
 bad 0 POST /api/setup/step/1 '{"otp":"WRONGWRONGWRONG1","username":"admin","password":"long-enough-1"}' \
 	401 INVALID_OTP "wrong setup password"
 
@@ -128,14 +91,14 @@ bad 0 POST /api/setup/step/1 "{\"otp\":\"$token\",\"username\":\"admin2\",\"pass
 api GET /api/setup/status
 is "$(json_get "$API_BODY" '$.current_step')" 2 "wizard moves to step 2"
 api GET /api/networks
-expect 403 SETUP_REQUIRED "guarded routes wait for the wizard"
+api_expect 403 SETUP_REQUIRED "guarded routes wait for the wizard"
 
 # --- step 2 / 3 order -------------------------------------------------------------------
 bad 0 POST /api/setup/step/3 '{"name":"Home","subnet":"10.77.0.0/24","listen_port":51820}' \
 	400 STEP_ORDER_VIOLATION "step 3 before step 2"
 bad 0 POST /api/setup/step/2 '{"public_ip":"not-an-ip","hostname":"-bad-","dns_servers":"1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4"}' \
 	400 VALIDATION_ERROR "bad step 2 values"
-is "$(fields_of)" "public_ip,hostname,dns_servers" "each bad step 2 field is reported"
+is "$(api_error_fields)" "public_ip,hostname,dns_servers" "each bad step 2 field is reported"
 api POST /api/setup/step/2 '{"public_ip":"203.0.113.7","hostname":"","dns_servers":"1.1.1.1, 9.9.9.9"}'
 is "$API_STATUS" 200 "step 2 saves the server identity"
 is "$(sqlite3 "$DB" "SELECT value FROM settings WHERE key='dns_servers'")" "1.1.1.1,9.9.9.9" "DNS list normalised"
@@ -154,7 +117,7 @@ bad 0 POST /api/setup/step/3 "$(net Home gateway 10.77.0.0/24 '"51820"')" 400 VA
 bad 0 POST /api/setup/step/3 '{"name":"Home","subnet":"10.77.0.0/24","listen_port":51820,"nat_enabled":"yes"}' \
 	400 VALIDATION_ERROR "flag that is not a boolean"
 bad 0 POST /api/setup/step/3 '{"name":"","mode":"x","subnet":"x","listen_port":1}' 400 VALIDATION_ERROR "all wrong at once"
-is "$(fields_of)" "name,mode,listen_port,subnet" "every bad network field is reported"
+is "$(api_error_fields)" "name,mode,listen_port,subnet" "every bad network field is reported"
 api POST /api/setup/step/3 "$(net 'Home VPN' hub-routed 10.77.0.5/24 51820)"
 is "$API_STATUS" 201 "step 3 creates the first network"
 is "$(json_get "$API_BODY" '$.network.interface')" wg0 "first network is wg0"
@@ -168,7 +131,7 @@ bad 0 POST /api/setup/step/3 "$(net Other gateway 10.78.0.0/24 51821)" 409 SETUP
 
 # --- step 4 --------------------------------------------------------------------------------
 bad 0 POST /api/setup/step/4 '{"role":"server","tunnel_type":"half"}' 400 VALIDATION_ERROR "bad peer fields"
-is "$(fields_of)" "role,tunnel_type,name" "every bad peer field is reported"
+is "$(api_error_fields)" "role,tunnel_type,name" "every bad peer field is reported"
 api POST /api/setup/step/4 '{"name":"laptop","role":"client","tunnel_type":"full"}'
 is "$API_STATUS" 201 "step 4 creates the first peer"
 is "$(json_get "$API_BODY" '$.peer.allowed_ips')" 10.77.0.2/32 "first peer gets .2"
@@ -214,21 +177,21 @@ bad 0 POST /api/networks/1/peers '{"name":"x","role":"client","site_networks":"1
 	400 VALIDATION_ERROR "site networks on a client"
 bad 0 POST /api/networks/1/peers '{"name":"x","email":"nope","persistent_keepalive":70000,"expires_in":"soon"}' \
 	400 VALIDATION_ERROR "bad email, keepalive and expiry"
-is "$(fields_of)" "email,persistent_keepalive,expires_in" "each bad peer field is reported"
+is "$(api_error_fields)" "email,persistent_keepalive,expires_in" "each bad peer field is reported"
 bad 0 POST /api/networks/999/peers '{"name":"x"}' 404 NETWORK_NOT_FOUND "peer in an unknown network"
 api POST /api/networks/2/peers '{"name":"gw","role":"site-gateway","site_networks":"192.168.50.0/24","expires_in":"720h"}'
 is "$API_STATUS" 201 "site gateway with an expiry"
 is "$(json_get "$API_BODY" '$.allowed_ips')" "172.20.0.2/32, 192.168.50.0/24" "site LAN in the server-side AllowedIPs"
 like "$(json_get "$API_BODY" '$.expires_at')" '^[0-9]+$' "expires_at set"
 api GET /api/networks/2/peers/1/config
-expect 404 PEER_NOT_FOUND "peer of another network"
+api_expect 404 PEER_NOT_FOUND "peer of another network"
 api GET /api/networks/abc
-expect 400 VALIDATION_ERROR "non-numeric network id"
+api_expect 400 VALIDATION_ERROR "non-numeric network id"
 is "$(json_get "$API_BODY" '$.error.message')" "invalid network ID" "id error message"
 api GET /api/networks/1/peers/0x1
-expect 400 VALIDATION_ERROR "non-decimal peer id"
+api_expect 400 VALIDATION_ERROR "non-decimal peer id"
 api GET /api/networks/999
-expect 404 NETWORK_NOT_FOUND "unknown network"
+api_expect 404 NETWORK_NOT_FOUND "unknown network"
 
 api GET /api/networks/1/peers
 is "$API_STATUS" 200 "peer list"
@@ -257,9 +220,9 @@ head -c 1100000 /dev/zero | tr '\0' 'a' | sed 's/^/{"name":"/; s/$/"}/' >"$big"
 bad 0 POST /api/networks/1/peers "@$big" 413 VALIDATION_ERROR "body over 1 MiB"
 before=$(db_state)
 req 127.0.0.1 POST /api/networks/1/peers - --data-binary '{"name":"x"}' -H 'Content-Type: text/plain'
-expect 400 VALIDATION_ERROR "non-JSON content type"
+api_expect 400 VALIDATION_ERROR "non-JSON content type"
 req 127.0.0.1 POST /api/networks/1/peers '{"name":"x"}' -H 'Origin: https://evil.example'
-expect 403 FORBIDDEN "cross-origin write with the cookie"
+api_expect 403 FORBIDDEN "cross-origin write with the cookie"
 is "$(db_state)" "$before" "  ... and changes nothing"
 
 # --- sessions ------------------------------------------------------------------------------------
@@ -267,7 +230,7 @@ jar=$API_JAR
 cp "$jar" "$dir/good-jar"
 sed -i 's/\(session\t[^.]*\.[^.]*\.\).*/\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/' "$jar"
 api GET /api/auth/me
-expect 401 SESSION_EXPIRED "tampered session cookie"
+api_expect 401 SESSION_EXPIRED "tampered session cookie"
 : >"$jar"
 bad 0 POST /api/auth/login '{"username":"admin","password":"wrong-password"}' 401 INVALID_CREDENTIALS "wrong password"
 bad 0 POST /api/auth/login '{"username":"nobody","password":"wrong-password"}' 401 INVALID_CREDENTIALS "unknown user, same answer"
@@ -281,7 +244,7 @@ api POST /api/auth/logout
 is "$API_STATUS" 200 "logout"
 like "$(api_header Set-Cookie)" '^session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict$' "logout clears the cookie"
 api GET /api/auth/me
-expect 401 UNAUTHORIZED "logged out"
+api_expect 401 UNAUTHORIZED "logged out"
 is "$(sqlite3 "$DB" "SELECT COUNT(*) FROM audit_log WHERE action IN ('auth.login','auth.logout','auth.login_failed','network.created','peer.created','setup.completed')")" \
 	"$(sqlite3 "$DB" "SELECT COUNT(*) FROM audit_log WHERE action IN ('auth.login','auth.logout','auth.login_failed','network.created','peer.created','setup.completed')")" \
 	"audit log readable"
@@ -293,7 +256,7 @@ for i in 1 2 3 4 5; do
 done
 is "$API_STATUS" 401 "five attempts are answered"
 req 127.0.0.99 POST /api/auth/login '{"username":"admin","password":"correct-horse-1"}'
-expect 429 RATE_LIMITED "the sixth attempt within a minute is refused"
+api_expect 429 RATE_LIMITED "the sixth attempt within a minute is refused"
 is "$(api_header Retry-After)" 60 "Retry-After: 60"
 req 127.0.0.98 POST /api/auth/login '{"username":"admin","password":"correct-horse-1"}'
 is "$API_STATUS" 200 "other clients are not limited"

@@ -10,18 +10,8 @@ set -euo pipefail
 need_root
 need_cmd curl sqlite3 wireguard-go nginx ip sha256sum
 
-mk_tmpdir
-dir=$WGP_TMP
-ns=wgp-adm-$$
-state=$dir/state
-mk_netns "$ns"
-if ! stack_up "$ns" "$state"; then
-	fail "stack starts"
-	stack_logs "$state"
-	done_testing
-fi
-pass "stack starts"
-DB=$state/data/wgpilot.db
+api_test_env adm
+api_test_up
 CLI=$top_builddir/wgpilot/wgpilot
 REC_LOG=$state/logs/reconciler.log
 API_LOG=$state/logs/api.log
@@ -41,75 +31,19 @@ db_state() {
 		SELECT 'l', COUNT(*) FROM audit_log;"
 }
 
-# req WHO METHOD PATH [BODY]: HTTPS request inside the namespace as WHO:
-# "anon" (no credentials), a session name (cookie jar $dir/NAME.jar),
-# "key=KEY" (Authorization: Bearer KEY), or two of them joined by '+'.
-# The source address rotates through 127.0.0.11-250 unless SRC is set
-# (the login rate limit is per client IP). Sets API_STATUS/BODY/HEADERS.
-n_src=10
-req() {
-	local who=$1 method=$2 path=$3 hdr out part
-	shift 3
-	hdr=$(mktemp)
-	n_src=$((n_src >= 250 ? 11 : n_src + 1))
-	local args=(-sk --max-time 30 --interface "${SRC:-127.0.0.$n_src}" -X "$method"
-		-w '\n%{http_code}' -D "$hdr")
-	IFS=+ read -ra parts <<<"$who"
-	for part in "${parts[@]}"; do
-		case $part in
-		anon) ;;
-		key=*) args+=(-H "Authorization: Bearer ${part#key=}") ;;
-		*) args+=(-b "$dir/$part.jar" -c "$dir/$part.jar") ;;
-		esac
-	done
-	[ $# -lt 1 ] || args+=(-H 'Content-Type: application/json' --data-binary "$1")
-	out=$(ip netns exec "$ns" curl "${args[@]}" "https://127.0.0.1:8443$path" 2>/dev/null) || true
-	API_STATUS=${out##*$'\n'}
-	API_BODY=${out%$'\n'*}
-	[ "$out" != "$API_STATUS" ] || API_BODY=""
-	API_HEADERS=$(tr -d '\r' <"$hdr")
-	rm -f "$hdr"
-}
-
-# expect STATUS CODE DESC: status, error code, and request_id = X-Request-ID.
-expect() {
-	local code rid
-	code=$(json_get "$API_BODY" '$.error.code' 2>/dev/null || echo "-")
-	rid=$(json_get "$API_BODY" '$.error.request_id' 2>/dev/null || echo "-")
-	if [ "$API_STATUS" = "$1" ] && [ "$code" = "$2" ] && [ "$rid" = "$(api_header X-Request-ID)" ]; then
-		pass "$3"
-	else
-		fail "$3"
-		diag "  got $API_STATUS $code (request_id $rid), want $1 $2" "  body: ${API_BODY:0:300}"
-	fi
-}
-
-# status STATUS DESC: the last request answered STATUS.
-status() {
-	is "$API_STATUS" "$1" "$2"
-	tap_last_ok || diag "  body: ${API_BODY:0:300}"
-}
+# Requests go through api_as WHO (anon, a session name = cookie jar
+# $dir/NAME.jar, key=KEY, or two joined by '+'; SRC fixes the source address).
 
 # bad WHO METHOD PATH BODY STATUS CODE DESC: a request that must fail with
 # that status and code and leave the DB as it was. BODY "-" sends none.
 bad() {
-	local before
-	before=$(db_state)
-	if [ "$4" = - ]; then req "$1" "$2" "$3"; else req "$1" "$2" "$3" "$4"; fi
-	expect "$5" "$6" "$7"
-	is "$(db_state)" "$before" "  ... and changes nothing"
+	if [ "$4" = - ]; then
+		api_refused "$5" "$6" "$7" api_as "$1" "$2" "$3"
+	else
+		api_refused "$5" "$6" "$7" api_as "$1" "$2" "$3" "$4"
+	fi
 }
 
-fields_of() {
-	sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.field'), ',')
-		FROM json_each(json_extract($(printf "'%s'" "${API_BODY//\'/\'\'}"), '\$.error.fields'))"
-}
-
-sqlq() { printf "'%s'" "${1//\'/\'\'}"; }
-# jlen JSON PATH: length of the array at PATH; keys_of JSON PATH: the keys
-# of the object at PATH, in order, comma-separated.
-jlen() { sqlite3 :memory: "SELECT json_array_length($(sqlq "$1"), $(sqlq "$2"))"; }
-keys_of() { sqlite3 :memory: "SELECT group_concat(key) FROM json_each($(sqlq "$1"), $(sqlq "$2"))"; }
 sql() { sqlite3 "$DB" "$1"; }
 audit_mark() { AUDIT_MARK=$(sql "SELECT COALESCE(MAX(id), 0) FROM audit_log"); }
 # The audit rows since the mark: "action resource" joined by "; ".
@@ -126,47 +60,41 @@ fw_rules() { ip netns exec "$ns" nft list table ip wgpilot 2>/dev/null | grep -E
 token=$STACK_TOKEN
 bad anon POST /api/auth/setup '{"otp":' 400 VALIDATION_ERROR "setup: malformed JSON"
 bad anon POST /api/auth/setup '{}' 400 VALIDATION_ERROR "setup: empty object"
-is "$(fields_of)" "otp,username,password" "setup: every missing field at once"
+is "$(api_error_fields)" "otp,username,password" "setup: every missing field at once"
 bad anon POST /api/auth/setup "{\"otp\":\"$token\",\"username\":\"root\",\"password\":\"short\"}" \
 	400 VALIDATION_ERROR "setup: short password"
-is "$(fields_of)" "password" "setup: only the password is blamed"
+is "$(api_error_fields)" "password" "setup: only the password is blamed"
 bad anon POST /api/auth/setup "{\"otp\":\"\",\"username\":\"b a d\",\"password\":\"long-enough-1\",\"x\":1}" \
 	400 VALIDATION_ERROR "setup: empty otp, bad username, unknown field"
-is "$(fields_of)" "otp,username,x" "setup: each bad field named"
+is "$(api_error_fields)" "otp,username,x" "setup: each bad field named"
 bad anon POST /api/auth/setup '{"otp":"WRONGWRONGWRONG1","username":"root","password":"long-enough-1"}' \
 	401 INVALID_OTP "setup: wrong setup password"
 like "$(grep -c setup_invalid_otp "$API_LOG")" '^[1-9]' "setup: wrong OTP logged (WARN setup_invalid_otp)"
 ok "setup: the OTP is never logged" bash -c "! grep -qF '$token' '$state'/logs/*.log"
 
 # --- the wizard -------------------------------------------------------------------------------
-req admin POST /api/setup/step/1 "{\"otp\":\"$token\",\"username\":\"admin\",\"password\":\"correct-horse-1\"}"
-status 201 "wizard step 1"
-req admin POST /api/setup/step/2 '{"public_ip":"203.0.113.7","dns_servers":"1.1.1.1"}'
-status 200 "wizard step 2"
-req admin POST /api/setup/step/3 '{"name":"Home","mode":"gateway","subnet":"10.77.0.0/24","listen_port":51820}'
-status 201 "wizard step 3"
-req admin POST /api/setup/step/4 '{"name":"laptop"}'
-status 201 "wizard step 4"
+wizard_admin admin
+wizard_finish 10.77.0.0/24 admin
 bad anon POST /api/auth/setup "{\"otp\":\"$token\",\"username\":\"root\",\"password\":\"long-enough-1\"}" \
 	409 SETUP_ALREADY_COMPLETE "setup: refused once setup is complete"
-req admin POST /api/networks '{"name":"Office","subnet":"172.20.0.0/24","listen_port":51821}'
-status 201 "second network"
-req admin POST /api/networks '{"name":"Lab","subnet":"192.168.60.0/24","listen_port":51822}'
-status 201 "third network"
+api_as admin POST /api/networks '{"name":"Office","subnet":"172.20.0.0/24","listen_port":51821}'
+api_status 201 "second network"
+api_as admin POST /api/networks '{"name":"Lab","subnet":"192.168.60.0/24","listen_port":51822}'
+api_status 201 "third network"
 admin_id=$(sql "SELECT id FROM users WHERE username='admin'")
 
 # --- users ---------------------------------------------------------------------------------------
 user() { printf '{"username":"%s","password":"%s"%s}' "$1" "$2" "${3:+,\"role\":\"$3\"}"; }
 audit_mark
-req admin POST /api/users "$(user viewer1 viewer-pass-1)"
-status 201 "create a user"
+api_as admin POST /api/users "$(user viewer1 viewer-pass-1)"
+api_status 201 "create a user"
 is "$(json_get "$API_BODY" '$.role')" viewer "role defaults to viewer"
 is "$(json_get "$API_BODY" '$.username')" viewer1 "user echoed"
 like "$(json_get "$API_BODY" '$.created_at')" '^[0-9]+$' "created_at set"
 viewer_id=$(json_get "$API_BODY" '$.id')
 ok "no password hash in the answer" bash -c "! grep -q password <<<'$API_BODY'"
-req admin POST /api/users "$(user admin2 admin2-pass-1 admin)"
-status 201 "create an admin"
+api_as admin POST /api/users "$(user admin2 admin2-pass-1 admin)"
+api_status 201 "create an admin"
 admin2_id=$(json_get "$API_BODY" '$.id')
 is "$(audit_since)" "user.created user:$viewer_id; user.created user:$admin2_id" "user.created audited per user"
 is "$(sql "SELECT detail FROM audit_log WHERE action='user.created' ORDER BY id DESC LIMIT 1")" \
@@ -180,43 +108,43 @@ bad admin POST /api/users "$(user 'bad name' long-enough-1)" 400 VALIDATION_ERRO
 bad admin POST /api/users "$(user newbie long-enough-1 root)" 400 VALIDATION_ERROR "unknown role"
 bad admin POST /api/users '{"username":"","password":"","role":"x","admin":true}' 400 VALIDATION_ERROR \
 	"all user fields wrong at once"
-is "$(fields_of)" "username,password,role,admin" "every bad user field named"
+is "$(api_error_fields)" "username,password,role,admin" "every bad user field named"
 bad admin POST /api/users '{"username":7,"password":null}' 400 VALIDATION_ERROR "wrong types"
-is "$(fields_of)" "username,password" "wrong types and null for required are named"
+is "$(api_error_fields)" "username,password" "wrong types and null for required are named"
 
-req admin GET /api/users
-status 200 "list users"
-is "$(jlen "$API_BODY" '$')" 3 "three users"
+api_as admin GET /api/users
+api_status 200 "list users"
+is "$(json_len "$API_BODY" '$')" 3 "three users"
 is "$(json_get "$API_BODY" '$[1].username')" viewer1 "ordered by id"
-is "$(keys_of "$API_BODY" '$[0]')" id,username,role,created_at,updated_at "user list has the spec's fields"
-req admin GET '/api/users?limit=1&offset=1'
-is "$(json_get "$API_BODY" '$[0].username') $(jlen "$API_BODY" '$')" "viewer1 1" "users list paginates"
+is "$(json_keys "$API_BODY" '$[0]')" id,username,role,created_at,updated_at "user list has the spec's fields"
+api_as admin GET '/api/users?limit=1&offset=1'
+is "$(json_get "$API_BODY" '$[0].username') $(json_len "$API_BODY" '$')" "viewer1 1" "users list paginates"
 bad admin GET '/api/users?limit=0' - 400 VALIDATION_ERROR "users list: limit 0"
 bad admin GET '/api/users?page=2' - 400 VALIDATION_ERROR "users list: unknown parameter"
-is "$(fields_of)" page "the unknown parameter is named"
+is "$(api_error_fields)" page "the unknown parameter is named"
 
 bad admin DELETE "/api/users/$admin_id" - 400 VALIDATION_ERROR "cannot delete yourself"
 bad admin DELETE /api/users/999 - 404 VALIDATION_ERROR "unknown user"
 bad admin DELETE /api/users/abc - 400 VALIDATION_ERROR "non-numeric user id"
-req admin2 POST /api/auth/login '{"username":"admin2","password":"admin2-pass-1"}'
-status 200 "the new admin logs in"
-req admin2 POST /api/api-keys '{"name":"admin2-key"}'
-status 201 "... and creates an API key"
+api_as admin2 POST /api/auth/login '{"username":"admin2","password":"admin2-pass-1"}'
+api_status 200 "the new admin logs in"
+api_as admin2 POST /api/api-keys '{"name":"admin2-key"}'
+api_status 201 "... and creates an API key"
 a2key=$(json_get "$API_BODY" '$.key')
 audit_mark
-req admin DELETE "/api/users/$admin2_id"
-status 204 "delete a user"
+api_as admin DELETE "/api/users/$admin2_id"
+api_status 204 "delete a user"
 is "$(sql "SELECT COUNT(*) FROM users WHERE id=$admin2_id")" 0 "user row gone"
 is "$(sql "SELECT COUNT(*) FROM api_keys WHERE user_id=$admin2_id")" 0 "the user's API keys went with it"
-req "key=$a2key" GET /api/networks
-expect 401 UNAUTHORIZED "the deleted user's key no longer works"
-req admin2 GET /api/networks
-expect 401 SESSION_EXPIRED "the deleted user's session cookie no longer works"
+api_as "key=$a2key" GET /api/networks
+api_expect 401 UNAUTHORIZED "the deleted user's key no longer works"
+api_as admin2 GET /api/networks
+api_expect 401 SESSION_EXPIRED "the deleted user's session cookie no longer works"
 is "$(audit_since)" "user.deleted user:$admin2_id" "user.deleted audited"
 
 # --- the viewer's session ------------------------------------------------------------------------
-req viewer POST /api/auth/login '{"username":"viewer1","password":"viewer-pass-1"}'
-status 200 "viewer logs in"
+api_as viewer POST /api/auth/login '{"username":"viewer1","password":"viewer-pass-1"}'
+api_status 200 "viewer logs in"
 is "$(json_get "$API_BODY" '$.user.role')" viewer "viewer role in the session"
 bad viewer GET /api/users - 403 FORBIDDEN "viewer: list users"
 bad viewer POST /api/users "$(user sneaky long-enough-1 admin)" 403 FORBIDDEN "viewer: create user"
@@ -224,8 +152,8 @@ bad viewer DELETE "/api/users/$admin_id" - 403 FORBIDDEN "viewer: delete user"
 bad anon GET /api/users - 401 UNAUTHORIZED "users need authentication"
 
 # --- settings --------------------------------------------------------------------------------------
-req admin GET /api/settings
-status 200 "get settings"
+api_as admin GET /api/settings
+api_status 200 "get settings"
 is "$(json_get "$API_BODY" '$.public_ip')" 203.0.113.7 "wizard settings visible"
 for k in setup_otp setup_complete setup_step1_done setup_step2_done setup_step3_done setup_network_id jwt_secret; do
 	if json_get "$API_BODY" "\$.$k" >/dev/null; then fail "hidden key $k"; else pass "hidden key $k"; fi
@@ -234,8 +162,8 @@ settings='{"public_ip":"198.51.100.4","hostname":"vpn.example.com","dns_servers"
  "smtp_host":"smtp.example.com","smtp_port":"587","smtp_user":"mailer","smtp_pass":"s3cret-smtp-pass",
  "smtp_from":"wgpilot@example.com","smtp_tls":"true","alert_email":"ops@example.com"}'
 audit_mark
-req admin PUT /api/settings "$settings"
-status 200 "update every whitelisted setting"
+api_as admin PUT /api/settings "$settings"
+api_status 200 "update every whitelisted setting"
 is "$(json_get "$API_BODY" '$.smtp_pass')" '********' "smtp_pass redacted in the answer"
 is "$(json_get "$API_BODY" '$.dns_servers')" 1.1.1.1,8.8.8.8 "dns_servers normalised"
 is "$(json_get "$API_BODY" '$.smtp_port')" 587 "smtp_port stored as given"
@@ -247,26 +175,26 @@ is "$(sql "SELECT detail FROM audit_log WHERE id > $AUDIT_MARK")" \
 	'{"keys":["public_ip","hostname","dns_servers","smtp_host","smtp_port","smtp_user","smtp_pass","smtp_from","smtp_tls","alert_email"]}' \
 	"audit detail holds the key names only"
 sealed=$(sql "SELECT value FROM settings WHERE key='smtp_pass'")
-req viewer GET /api/settings
-status 200 "viewer reads settings"
+api_as viewer GET /api/settings
+api_status 200 "viewer reads settings"
 is "$(json_get "$API_BODY" '$.smtp_pass')" '********' "smtp_pass redacted for the viewer too"
-req admin PUT /api/settings '{"smtp_pass":"********","smtp_port":"2525"}'
-status 200 "smtp_pass \"********\" means unchanged"
+api_as admin PUT /api/settings '{"smtp_pass":"********","smtp_port":"2525"}'
+api_status 200 "smtp_pass \"********\" means unchanged"
 is "$(sql "SELECT value FROM settings WHERE key='smtp_pass'")" "$sealed" "sealed value untouched"
 is "$(sql "SELECT detail FROM audit_log ORDER BY id DESC LIMIT 1")" '{"keys":["smtp_port"]}' "only the changed key audited"
-req admin PUT /api/settings '{"alert_email":"","hostname":""}'
-status 200 "\"\" removes a setting"
+api_as admin PUT /api/settings '{"alert_email":"","hostname":""}'
+api_status 200 "\"\" removes a setting"
 ok "alert_email removed" test -z "$(sql "SELECT 1 FROM settings WHERE key='alert_email'")"
 if json_get "$API_BODY" '$.hostname' >/dev/null; then fail "removed key absent from the answer"; else pass "removed key absent from the answer"; fi
 audit_mark
-req admin PUT /api/settings '{}'
-status 200 "empty update"
+api_as admin PUT /api/settings '{}'
+api_status 200 "empty update"
 is "$(audit_since)" "" "an empty update audits nothing"
 
 s() { printf '{"%s":%s}' "$1" "$2"; }
 while IFS='|' read -r key value why; do
 	bad admin PUT /api/settings "$(s "$key" "$value")" 400 VALIDATION_ERROR "settings: $why"
-	is "$(fields_of)" "$key" "  ... blames $key"
+	is "$(api_error_fields)" "$key" "  ... blames $key"
 done <<'EOF'
 setup_complete|"false"|hidden key is not writable
 jwt_secret|"x"|jwt_secret is not writable
@@ -291,15 +219,15 @@ smtp_pass|true|smtp_pass a boolean
 EOF
 bad admin PUT /api/settings '{"smtp_port":"0","smtp_tls":"maybe","alert_email":"x","bogus":"1"}' \
 	400 VALIDATION_ERROR "settings: all wrong at once"
-is "$(fields_of)" "smtp_port,smtp_tls,alert_email,bogus" "every bad setting named, nothing stored"
+is "$(api_error_fields)" "smtp_port,smtp_tls,alert_email,bogus" "every bad setting named, nothing stored"
 bad admin PUT /api/settings '["smtp_port"]' 400 VALIDATION_ERROR "settings: array body"
 bad viewer PUT /api/settings '{"smtp_port":"25"}' 403 FORBIDDEN "viewer: update settings"
 
 # --- API keys ------------------------------------------------------------------------------------
 audit_mark
 now=$(date +%s)
-req admin POST /api/api-keys '{"name":"ci","expires_in":"720h"}'
-status 201 "admin creates an API key"
+api_as admin POST /api/api-keys '{"name":"ci","expires_in":"720h"}'
+api_status 201 "admin creates an API key"
 key=$(json_get "$API_BODY" '$.key')
 key_id=$(json_get "$API_BODY" '$.id')
 like "$key" '^wgp_[0-9a-f]{64}$' "key is wgp_ + 64 lowercase hex"
@@ -314,40 +242,40 @@ ok "... nor logged" bash -c "! grep -q '${key:4}' '$state'/logs/*.log"
 is "$(audit_since)" "api_key.created api_key:$key_id" "api_key.created audited"
 ok "audit detail holds no key" bash -c "! sqlite3 '$DB' 'SELECT detail FROM audit_log' | grep -q '${key:4}'"
 
-req "key=$key" GET /api/networks
-status 200 "the key works without a cookie"
+api_as "key=$key" GET /api/networks
+api_status 200 "the key works without a cookie"
 like "$(sql "SELECT last_used FROM api_keys WHERE id=$key_id")" '^[0-9]+$' "last_used tracked"
-req "key=$key" GET /api/auth/me
+api_as "key=$key" GET /api/auth/me
 is "$(json_get "$API_BODY" '$.user.username')" api-key "a key acts as username api-key"
-req "key=$key" POST /api/alerts '{"type":"interface_down","threshold":"0"}'
-status 201 "an admin key may write"
-req "key=$key" GET /api/api-keys
-status 200 "list keys with a key"
+api_as "key=$key" POST /api/alerts '{"type":"interface_down","threshold":"0"}'
+api_status 201 "an admin key may write"
+api_as "key=$key" GET /api/api-keys
+api_status 200 "list keys with a key"
 is "$(json_get "$API_BODY" '$[0].key_prefix')" "${key:0:12}..." "list shows the prefix"
 ok "list never shows the key or its hash" bash -c "! grep -Eq '${key:4}|key_hash|\"key\"' <<<'$API_BODY'"
 like "$(json_get "$API_BODY" '$[0].last_used')" '^[0-9]+$' "list shows last_used"
 
-req viewer POST /api/api-keys '{"name":"mine"}'
-status 201 "a viewer creates a key"
+api_as viewer POST /api/api-keys '{"name":"mine"}'
+api_status 201 "a viewer creates a key"
 is "$(json_get "$API_BODY" '$.role')" viewer "a viewer's key defaults to viewer"
 is "$(json_get "$API_BODY" '$.expires_at')" null "no expiry: expires_at null"
 vkey=$(json_get "$API_BODY" '$.key')
 vkey_id=$(json_get "$API_BODY" '$.id')
 bad viewer POST /api/api-keys '{"name":"escalate","role":"admin"}' 403 FORBIDDEN "a viewer cannot create an admin key"
 bad "key=$vkey" POST /api/api-keys '{"name":"escalate","role":"admin"}' 403 FORBIDDEN "nor can a viewer key"
-req viewer GET /api/api-keys
-is "$(jlen "$API_BODY" '$') $(json_get "$API_BODY" '$[0].id')" "1 $vkey_id" "viewers see only their own keys"
-req admin GET /api/api-keys
-is "$(jlen "$API_BODY" '$')" 2 "admins see every key"
-req "key=$vkey" GET /api/bridges
-status 200 "a viewer key reads"
+api_as viewer GET /api/api-keys
+is "$(json_len "$API_BODY" '$') $(json_get "$API_BODY" '$[0].id')" "1 $vkey_id" "viewers see only their own keys"
+api_as admin GET /api/api-keys
+is "$(json_len "$API_BODY" '$')" 2 "admins see every key"
+api_as "key=$vkey" GET /api/bridges
+api_status 200 "a viewer key reads"
 bad "key=$vkey" POST /api/alerts '{"type":"interface_down","threshold":"0"}' 403 FORBIDDEN "a viewer key cannot write"
 bad "key=$vkey" GET /api/users - 403 FORBIDDEN "a viewer key is no admin"
 bad viewer DELETE "/api/api-keys/$key_id" - 403 FORBIDDEN "a viewer cannot delete another user's key"
 
 while IFS='|' read -r body fields why; do
 	bad admin POST /api/api-keys "$body" 400 VALIDATION_ERROR "api key: $why"
-	is "$(fields_of)" "$fields" "  ... blames $fields"
+	is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<'EOF'
 {}|name|no name
 {"name":""}|name|empty name
@@ -361,35 +289,35 @@ done <<'EOF'
 EOF
 bad admin DELETE /api/api-keys/999 - 404 VALIDATION_ERROR "unknown API key"
 
-req admin POST /api/api-keys '{"name":"short-lived","role":"viewer","expires_in":"1s"}'
-status 201 "key with a 1 s lifetime"
+api_as admin POST /api/api-keys '{"name":"short-lived","role":"viewer","expires_in":"1s"}'
+api_status 201 "key with a 1 s lifetime"
 short=$(json_get "$API_BODY" '$.key')
 sleep 2
-req "key=$short" GET /api/networks
-expect 401 SESSION_EXPIRED "an expired key is refused"
-req "key=$short+admin" GET /api/networks
-expect 401 SESSION_EXPIRED "... even with a valid cookie"
+api_as "key=$short" GET /api/networks
+api_expect 401 SESSION_EXPIRED "an expired key is refused"
+api_as "key=$short+admin" GET /api/networks
+api_expect 401 SESSION_EXPIRED "... even with a valid cookie"
 
 audit_mark
-req viewer DELETE "/api/api-keys/$vkey_id"
-status 200 "a viewer deletes their own key"
+api_as viewer DELETE "/api/api-keys/$vkey_id"
+api_status 200 "a viewer deletes their own key"
 is "$(json_get "$API_BODY" '$.status')" deleted "DELETE answers {\"status\":\"deleted\"}"
 is "$(audit_since)" "api_key.deleted api_key:$vkey_id" "api_key.deleted audited"
-req "key=$vkey" GET /api/networks
-expect 401 UNAUTHORIZED "a deleted key falls through to 401 UNAUTHORIZED"
-req "key=$vkey+viewer" GET /api/networks
-status 200 "... and to the cookie when there is one"
-req "key=wgp_$(printf '0%.0s' {1..64})" GET /api/networks
-expect 401 UNAUTHORIZED "an unknown key without a cookie"
-req admin DELETE "/api/api-keys/$key_id"
-status 200 "an admin deletes a key"
+api_as "key=$vkey" GET /api/networks
+api_expect 401 UNAUTHORIZED "a deleted key falls through to 401 UNAUTHORIZED"
+api_as "key=$vkey+viewer" GET /api/networks
+api_status 200 "... and to the cookie when there is one"
+api_as "key=wgp_$(printf '0%.0s' {1..64})" GET /api/networks
+api_expect 401 UNAUTHORIZED "an unknown key without a cookie"
+api_as admin DELETE "/api/api-keys/$key_id"
+api_status 200 "an admin deletes a key"
 
 # --- bridges --------------------------------------------------------------------------------------------
 br() { printf '{"network_a_id":%s,"network_b_id":%s%s}' "$1" "$2" "${3:+,$3}"; }
 fw0=$(fw_calls)
 audit_mark
-req admin POST /api/bridges "$(br 1 2)"
-status 201 "create a bridge"
+api_as admin POST /api/bridges "$(br 1 2)"
+api_status 201 "create a bridge"
 b1=$(json_get "$API_BODY" '$.id')
 is "$(json_get "$API_BODY" '$.direction')" bidirectional "direction defaults to bidirectional"
 is "$(json_get "$API_BODY" '$.network_a_name')/$(json_get "$API_BODY" '$.network_b_name')" Home/Office "network names"
@@ -405,7 +333,7 @@ like "$(fw_rules)" 'iifname "wg1" oifname "wg0"' "firewall: and back (bidirectio
 fw0=$(fw_calls)
 while IFS='|' read -r a b extra status code fields why; do
 	bad admin POST /api/bridges "$(br "$a" "$b" "$extra")" "$status" "$code" "bridge: $why"
-	[ -z "$fields" ] || is "$(fields_of)" "$fields" "  ... blames $fields"
+	[ -z "$fields" ] || is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<'EOF'
 1|1|"direction":"sideways","allowed_cidrs":"x"|400|VALIDATION_ERROR|direction,allowed_cidrs|bad direction first (with bad CIDRs reported too)
 1|1|"direction":"a_to_b"|400|BRIDGE_SELF_REFERENCE||a network with itself
@@ -422,32 +350,32 @@ done <<'EOF'
 1|3|"enabled":false|400|VALIDATION_ERROR|enabled|enabled is not a create field
 EOF
 bad admin POST /api/bridges '{}' 400 VALIDATION_ERROR "bridge: empty body"
-is "$(fields_of)" "network_a_id,network_b_id" "both ids required"
+is "$(api_error_fields)" "network_a_id,network_b_id" "both ids required"
 is "$(fw_calls)" "$fw0" "refused creates never reach the firewall"
 
-req admin POST /api/bridges "$(br 3 1 '"direction":"a_to_b","allowed_cidrs":"192.168.60.7/24, 10.77.0.0/24"')"
-status 201 "directional bridge with CIDRs"
+api_as admin POST /api/bridges "$(br 3 1 '"direction":"a_to_b","allowed_cidrs":"192.168.60.7/24, 10.77.0.0/24"')"
+api_status 201 "directional bridge with CIDRs"
 b2=$(json_get "$API_BODY" '$.id')
 is "$(json_get "$API_BODY" '$.allowed_cidrs')" "192.168.60.0/24,10.77.0.0/24" "CIDRs normalised"
 is "$(json_get "$API_BODY" '$.interface_a')" wg2 "network a as given"
 like "$(fw_rules | grep 'iifname "wg2"')" '^iifname "wg2" oifname "wg0" .*10\.77\.0\.0/24.*accept' \
 	"firewall: wg2 -> wg0 limited to the allowed CIDRs"
 is "$(fw_rules | grep -c 'oifname "wg2"')" 0 "firewall: nothing towards wg2 (a_to_b)"
-req admin GET /api/bridges
-status 200 "list bridges"
-is "$(jlen "$API_BODY" '$') $(json_get "$API_BODY" '$[0].id') $(json_get "$API_BODY" '$[1].id')" "2 $b1 $b2" "list ordered by id"
-req admin GET '/api/bridges?limit=1&offset=1'
-is "$(jlen "$API_BODY" '$') $(json_get "$API_BODY" '$[0].id')" "1 $b2" "bridges list paginates"
-req viewer GET "/api/bridges/$b2"
-status 200 "viewer gets a bridge"
+api_as admin GET /api/bridges
+api_status 200 "list bridges"
+is "$(json_len "$API_BODY" '$') $(json_get "$API_BODY" '$[0].id') $(json_get "$API_BODY" '$[1].id')" "2 $b1 $b2" "list ordered by id"
+api_as admin GET '/api/bridges?limit=1&offset=1'
+is "$(json_len "$API_BODY" '$') $(json_get "$API_BODY" '$[0].id')" "1 $b2" "bridges list paginates"
+api_as viewer GET "/api/bridges/$b2"
+api_status 200 "viewer gets a bridge"
 is "$(json_get "$API_BODY" '$.direction')" a_to_b "bridge fields"
 bad admin GET /api/bridges/999 - 404 BRIDGE_NOT_FOUND "unknown bridge"
 bad admin GET /api/bridges/x1 - 400 VALIDATION_ERROR "non-numeric bridge id"
 
 fw0=$(fw_calls)
 audit_mark
-req admin PUT "/api/bridges/$b2" '{"direction":"b_to_a","enabled":false,"allowed_cidrs":""}'
-status 200 "update a bridge"
+api_as admin PUT "/api/bridges/$b2" '{"direction":"b_to_a","enabled":false,"allowed_cidrs":""}'
+api_status 200 "update a bridge"
 is "$(json_get "$API_BODY" '$.direction') $(json_get "$API_BODY" '$.enabled') '$(json_get "$API_BODY" '$.allowed_cidrs')'" \
 	"b_to_a false ''" "direction, enabled and CIDRs changed"
 is "$(fw_calls)" $((fw0 + 1)) "update asks for apply_firewall"
@@ -458,7 +386,7 @@ is "$(sql "SELECT detail FROM audit_log WHERE id > $AUDIT_MARK")" \
 fw0=$(fw_calls)
 while IFS='|' read -r body fields why; do
 	bad admin PUT "/api/bridges/$b2" "$body" 400 VALIDATION_ERROR "bridge update: $why"
-	is "$(fields_of)" "$fields" "  ... blames $fields"
+	is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<'EOF'
 {"network_a_id":2}|network_a_id|network a is immutable
 {"network_b_id":3,"direction":"up"}|network_b_id,direction|immutable and bad direction together
@@ -469,8 +397,8 @@ EOF
 bad admin PUT /api/bridges/999 '{"enabled":true}' 404 BRIDGE_NOT_FOUND "update an unknown bridge"
 is "$(fw_calls)" "$fw0" "refused updates never reach the firewall"
 audit_mark
-req admin PUT "/api/bridges/$b2" '{}'
-status 200 "empty update leaves the bridge alone"
+api_as admin PUT "/api/bridges/$b2" '{}'
+api_status 200 "empty update leaves the bridge alone"
 is "$(audit_since)" "" "... and audits nothing"
 
 bad viewer POST /api/bridges "$(br 2 3)" 403 FORBIDDEN "viewer: create bridge"
@@ -479,8 +407,8 @@ bad viewer DELETE "/api/bridges/$b1" - 403 FORBIDDEN "viewer: delete bridge"
 
 fw0=$(fw_calls)
 audit_mark
-req admin DELETE "/api/bridges/$b2"
-status 204 "delete a bridge"
+api_as admin DELETE "/api/bridges/$b2"
+api_status 204 "delete a bridge"
 is "$(sql "SELECT COUNT(*) FROM network_bridges WHERE id=$b2")" 0 "bridge row gone"
 is "$(fw_calls)" $((fw0 + 1)) "delete asks for apply_firewall"
 is "$(audit_since)" "bridge.deleted bridge:$b2" "bridge.deleted audited"
@@ -490,15 +418,15 @@ is "$(fw_rules | grep -c 'wg[01]')" 2 "firewall: the remaining bridge keeps its 
 # --- alerts ---------------------------------------------------------------------------------------
 alert() { printf '{"type":"%s","threshold":"%s"%s}' "$1" "$2" "${3:+,$3}"; }
 audit_mark
-req admin POST /api/alerts "$(alert peer_offline 10m)"
-status 201 "create a peer_offline alert"
+api_as admin POST /api/alerts "$(alert peer_offline 10m)"
+api_status 201 "create a peer_offline alert"
 a1=$(json_get "$API_BODY" '$.id')
 is "$(json_get "$API_BODY" '$.notify') $(json_get "$API_BODY" '$.enabled')" "email true" "notify email, enabled by default"
 like "$(json_get "$API_BODY" '$.created_at')" '^[0-9]+$' "created_at set"
 is "$(audit_since)" "alert.created alert:$a1" "alert.created audited"
 while IFS='|' read -r type threshold; do
-	req admin POST /api/alerts "$(alert "$type" "$threshold" '"notify":"log","enabled":false')"
-	status 201 "alert $type $threshold"
+	api_as admin POST /api/alerts "$(alert "$type" "$threshold" '"notify":"log","enabled":false')"
+	api_status 201 "alert $type $threshold"
 	is "$(json_get "$API_BODY" '$.threshold')" "$threshold" "  ... threshold kept as given"
 done <<'EOF'
 peer_offline|1h30m
@@ -511,7 +439,7 @@ transfer_spike|64KB/minute
 EOF
 while IFS='|' read -r body fields why; do
 	bad admin POST /api/alerts "$body" 400 VALIDATION_ERROR "alert: $why"
-	is "$(fields_of)" "$fields" "  ... blames $fields"
+	is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<'EOF'
 {"type":"cpu_high","threshold":"10m"}|type|unknown type
 {"type":"peer_offline"}|threshold|threshold missing
@@ -533,93 +461,93 @@ done <<'EOF'
 EOF
 
 audit_mark
-req admin PUT "/api/alerts/$a1" '{"threshold":"30m","notify":"log"}'
-status 200 "update an alert"
+api_as admin PUT "/api/alerts/$a1" '{"threshold":"30m","notify":"log"}'
+api_status 200 "update an alert"
 is "$(json_get "$API_BODY" '$.threshold') $(json_get "$API_BODY" '$.notify')" "30m log" "threshold and notify changed"
 is "$(audit_since)" "alert.updated alert:$a1" "alert.updated audited"
 is "$(sql "SELECT detail FROM audit_log WHERE id > $AUDIT_MARK")" '{"notify":"log","threshold":"30m"}' "audit detail holds the changes"
 bad admin PUT "/api/alerts/$a1" '{"type":"interface_down"}' 400 VALIDATION_ERROR "a new type re-checks the stored threshold"
-is "$(fields_of)" threshold "  ... blames threshold"
+is "$(api_error_fields)" threshold "  ... blames threshold"
 bad admin PUT "/api/alerts/$a1" '{"threshold":"1GB/hour"}' 400 VALIDATION_ERROR "threshold checked against the stored type"
 bad admin PUT "/api/alerts/$a1" '{"type":"bogus","threshold":"zzz"}' 400 VALIDATION_ERROR "bad type: only the type is blamed"
-is "$(fields_of)" type "  ... blames type only"
+is "$(api_error_fields)" type "  ... blames type only"
 bad admin PUT "/api/alerts/$a1" '{"created_at":1}' 400 VALIDATION_ERROR "created_at is not an input"
 bad admin PUT /api/alerts/999 '{"enabled":true}' 404 ALERT_NOT_FOUND "update an unknown alert"
-req admin PUT "/api/alerts/$a1" '{"type":"interface_down","threshold":"immediate","enabled":false}'
-status 200 "change type with a fitting threshold"
+api_as admin PUT "/api/alerts/$a1" '{"type":"interface_down","threshold":"immediate","enabled":false}'
+api_status 200 "change type with a fitting threshold"
 is "$(json_get "$API_BODY" '$.type') $(json_get "$API_BODY" '$.enabled')" "interface_down false" "type and enabled changed"
-req admin PUT "/api/alerts/$a1" '{}'
-status 200 "empty alert update"
-req viewer GET /api/alerts
-status 200 "viewer lists alerts"
-is "$(jlen "$API_BODY" '$')" "$(sql 'SELECT COUNT(*) FROM alerts')" "all alerts listed"
+api_as admin PUT "/api/alerts/$a1" '{}'
+api_status 200 "empty alert update"
+api_as viewer GET /api/alerts
+api_status 200 "viewer lists alerts"
+is "$(json_len "$API_BODY" '$')" "$(sql 'SELECT COUNT(*) FROM alerts')" "all alerts listed"
 bad viewer POST /api/alerts "$(alert peer_offline 10m)" 403 FORBIDDEN "viewer: create alert"
 bad viewer PUT "/api/alerts/$a1" '{"enabled":true}' 403 FORBIDDEN "viewer: update alert"
 bad viewer DELETE "/api/alerts/$a1" - 403 FORBIDDEN "viewer: delete alert"
 audit_mark
-req admin DELETE "/api/alerts/$a1"
-status 204 "delete an alert"
+api_as admin DELETE "/api/alerts/$a1"
+api_status 204 "delete an alert"
 is "$(audit_since)" "alert.deleted alert:$a1" "alert.deleted audited"
 bad admin DELETE "/api/alerts/$a1" - 404 ALERT_NOT_FOUND "delete twice"
 
 # --- audit log: pagination and filters ------------------------------------------------------------------
 for i in $(seq 1 31); do
-	SRC=127.0.1.77 req admin POST /api/alerts "$(alert peer_offline "${i}m")"
+	SRC=127.0.1.77 api_as admin POST /api/alerts "$(alert peer_offline "${i}m")"
 	id=$(json_get "$API_BODY" '$.id')
-	SRC=127.0.1.77 req admin DELETE "/api/alerts/$id"
+	SRC=127.0.1.77 api_as admin DELETE "/api/alerts/$id"
 done
 total=$(sql "SELECT COUNT(*) FROM audit_log")
 ok "more than 60 audit entries" test "$total" -gt 60
-req admin GET /api/audit-log
-status 200 "audit log"
+api_as admin GET /api/audit-log
+api_status 200 "audit log"
 is "$(json_get "$API_BODY" '$.total') $(json_get "$API_BODY" '$.limit') $(json_get "$API_BODY" '$.offset')" \
 	"$total 50 0" "total, default limit 50, offset 0"
-is "$(jlen "$API_BODY" '$.entries')" 50 "50 entries by default"
+is "$(json_len "$API_BODY" '$.entries')" 50 "50 entries by default"
 is "$(json_get "$API_BODY" '$.entries[0].id')" "$(sql 'SELECT MAX(id) FROM audit_log')" "newest first"
 is "$(json_get "$API_BODY" '$.entries[0].action') $(json_get "$API_BODY" '$.entries[0].ip_address')" \
 	"alert.deleted 127.0.1.77" "entries carry action and client IP"
 is "$(json_get "$API_BODY" '$.entries[0].user_id')" "$admin_id" "entries carry the user id"
 like "$(json_get "$API_BODY" '$.entries[0].detail')" '^\{"threshold":"31m","type":"peer_offline"\}$' "detail as stored"
-is "$(keys_of "$API_BODY" '$.entries[0]')" id,timestamp,user_id,action,resource,detail,ip_address "entries have the spec's fields"
+is "$(json_keys "$API_BODY" '$.entries[0]')" id,timestamp,user_id,action,resource,detail,ip_address "entries have the spec's fields"
 ids=""
 for ((off = 0; off < total; off += 50)); do
-	req admin GET "/api/audit-log?limit=50&offset=$off"
+	api_as admin GET "/api/audit-log?limit=50&offset=$off"
 	ids+=$(sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.id'), ' ') || ' '
-		FROM json_each(json_extract($(sqlq "$API_BODY"), '\$.entries'))")
+		FROM json_each(json_extract($(sql_quote "$API_BODY"), '\$.entries'))")
 done
 is "$(echo $ids)" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM audit_log ORDER BY id DESC)")" \
 	"pages of 50 cover every entry once, newest first"
-req admin GET '/api/audit-log?limit=200'
-is "$(jlen "$API_BODY" '$.entries')" "$((total < 200 ? total : 200))" "limit 200"
-req admin GET "/api/audit-log?limit=3&offset=$((total - 2))"
-is "$(jlen "$API_BODY" '$.entries') $(json_get "$API_BODY" '$.entries[1].id')" "2 $(sql 'SELECT MIN(id) FROM audit_log')" \
+api_as admin GET '/api/audit-log?limit=200'
+is "$(json_len "$API_BODY" '$.entries')" "$((total < 200 ? total : 200))" "limit 200"
+api_as admin GET "/api/audit-log?limit=3&offset=$((total - 2))"
+is "$(json_len "$API_BODY" '$.entries') $(json_get "$API_BODY" '$.entries[1].id')" "2 $(sql 'SELECT MIN(id) FROM audit_log')" \
 	"the last page is short and ends with the oldest"
-req admin GET "/api/audit-log?offset=$((total + 10))"
-is "$(jlen "$API_BODY" '$.entries') $(json_get "$API_BODY" '$.total')" "0 $total" "offset past the end: no entries, same total"
-req admin GET '/api/audit-log?action=alert.created&limit=200'
+api_as admin GET "/api/audit-log?offset=$((total + 10))"
+is "$(json_len "$API_BODY" '$.entries') $(json_get "$API_BODY" '$.total')" "0 $total" "offset past the end: no entries, same total"
+api_as admin GET '/api/audit-log?action=alert.created&limit=200'
 is "$(json_get "$API_BODY" '$.total')" "$(sql "SELECT COUNT(*) FROM audit_log WHERE action='alert.created'")" "filter by action"
-is "$(sqlite3 :memory: "SELECT COUNT(*) FROM json_each(json_extract($(sqlq "$API_BODY"), '\$.entries')) WHERE json_extract(value, '\$.action') != 'alert.created'")" 0 \
+is "$(sqlite3 :memory: "SELECT COUNT(*) FROM json_each(json_extract($(sql_quote "$API_BODY"), '\$.entries')) WHERE json_extract(value, '\$.action') != 'alert.created'")" 0 \
 	"  ... only that action"
-req admin GET '/api/audit-log?action=alert%2Ecreated&limit=1'
+api_as admin GET '/api/audit-log?action=alert%2Ecreated&limit=1'
 is "$(json_get "$API_BODY" '$.total')" "$(sql "SELECT COUNT(*) FROM audit_log WHERE action='alert.created'")" "percent-encoded value decoded"
-req admin GET '/api/audit-log?resource=bridge'
+api_as admin GET '/api/audit-log?resource=bridge'
 is "$(json_get "$API_BODY" '$.total')" "$(sql "SELECT COUNT(*) FROM audit_log WHERE resource LIKE 'bridge:%'")" "a bare resource type matches every id"
-req admin GET "/api/audit-log?resource=bridge%3A$b2"
+api_as admin GET "/api/audit-log?resource=bridge%3A$b2"
 is "$(json_get "$API_BODY" '$.total')" 3 "an exact resource (created, updated, deleted)"
-req admin GET '/api/audit-log?resource=settings&action=settings.updated'
+api_as admin GET '/api/audit-log?resource=settings&action=settings.updated'
 is "$(json_get "$API_BODY" '$.total')" "$(sql "SELECT COUNT(*) FROM audit_log WHERE resource='settings'")" "filters combine"
 ts=$(sql "SELECT timestamp FROM audit_log WHERE id=(SELECT MIN(id) FROM audit_log)")
-req admin GET "/api/audit-log?from=$ts&to=$ts&limit=200"
+api_as admin GET "/api/audit-log?from=$ts&to=$ts&limit=200"
 is "$(json_get "$API_BODY" '$.total')" "$(sql "SELECT COUNT(*) FROM audit_log WHERE timestamp=$ts")" "from/to are inclusive"
-req admin GET "/api/audit-log?from=$(($(date +%s) + 3600))"
+api_as admin GET "/api/audit-log?from=$(($(date +%s) + 3600))"
 is "$(json_get "$API_BODY" '$.total')" 0 "from in the future: nothing"
-req admin GET "/api/audit-log?to=$((ts - 1))"
+api_as admin GET "/api/audit-log?to=$((ts - 1))"
 is "$(json_get "$API_BODY" '$.total')" 0 "to before the first entry: nothing"
-req viewer GET '/api/audit-log?limit=1'
-status 200 "viewers read the audit log"
+api_as viewer GET '/api/audit-log?limit=1'
+api_status 200 "viewers read the audit log"
 while IFS='|' read -r query fields why; do
 	bad admin GET "/api/audit-log?$query" - 400 VALIDATION_ERROR "audit log: $why"
-	is "$(fields_of)" "$fields" "  ... blames $fields"
+	is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<'EOF'
 limit=0|limit|limit 0
 limit=201|limit|limit above 200
@@ -646,7 +574,7 @@ EOF
 pw() { printf '{"old_password":"%s","new_password":"%s"}' "$1" "$2"; }
 while IFS='|' read -r body status code fields why; do
 	bad viewer PUT /api/auth/password "$body" "$status" "$code" "password: $why"
-	[ -z "$fields" ] || is "$(fields_of)" "$fields" "  ... blames $fields"
+	[ -z "$fields" ] || is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<'EOF'
 {"old_password":"","new_password":""}|400|VALIDATION_ERROR|old_password,new_password|both empty
 {"old_password":"viewer-pass-1","new_password":"short"}|400|VALIDATION_ERROR|new_password|new under 10 characters
@@ -654,28 +582,28 @@ done <<'EOF'
 {"old_password":"viewer-pass-1","new_password":"long-enough-2","x":1}|400|VALIDATION_ERROR|x|unknown field
 {"old_password":"wrong-pass-1","new_password":"long-enough-2"}|401|INVALID_CREDENTIALS||wrong current password
 EOF
-req viewer PUT /api/auth/password "$(pw wrong-pass-1 long-enough-2)"
+api_as viewer PUT /api/auth/password "$(pw wrong-pass-1 long-enough-2)"
 is "$(json_get "$API_BODY" '$.error.message')" "invalid current password" "message of a wrong current password"
 bad anon PUT /api/auth/password "$(pw viewer-pass-1 long-enough-2)" 401 UNAUTHORIZED "password change needs a session"
 audit_mark
 cp "$dir/viewer.jar" "$dir/viewer-old.jar"     # another browser of the same user
 sleep 1                                         # sessions are dated in whole seconds
-req viewer PUT /api/auth/password "$(pw viewer-pass-1 new-viewer-pass-2)"
-status 200 "viewer changes their password"
+api_as viewer PUT /api/auth/password "$(pw viewer-pass-1 new-viewer-pass-2)"
+api_status 200 "viewer changes their password"
 is "$(json_get "$API_BODY" '$.status')" "password changed" "answer"
 like "$(api_header Set-Cookie)" '^session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict$' "the cookie is cleared"
 is "$(audit_since)" "auth.password_changed user:$viewer_id" "auth.password_changed audited"
 ok "no password in the logs" bash -c "! grep -q new-viewer-pass-2 '$state'/logs/*.log"
-req viewer GET /api/auth/me
-expect 401 UNAUTHORIZED "logged out afterwards"
-req viewer POST /api/auth/login '{"username":"viewer1","password":"viewer-pass-1"}'
-expect 401 INVALID_CREDENTIALS "the old password no longer works"
-req viewer POST /api/auth/login '{"username":"viewer1","password":"new-viewer-pass-2"}'
-status 200 "the new one does"
-req viewer-old GET /api/auth/me
-expect 401 SESSION_EXPIRED "a password change ends the user's other sessions"
-req viewer GET /api/auth/me
-status 200 "the session issued after the change works"
+api_as viewer GET /api/auth/me
+api_expect 401 UNAUTHORIZED "logged out afterwards"
+api_as viewer POST /api/auth/login '{"username":"viewer1","password":"viewer-pass-1"}'
+api_expect 401 INVALID_CREDENTIALS "the old password no longer works"
+api_as viewer POST /api/auth/login '{"username":"viewer1","password":"new-viewer-pass-2"}'
+api_status 200 "the new one does"
+api_as viewer-old GET /api/auth/me
+api_expect 401 SESSION_EXPIRED "a password change ends the user's other sessions"
+api_as viewer GET /api/auth/me
+api_status 200 "the session issued after the change works"
 
 # --- the reconciler down: bridge changes are refused or undone ------------------------------------
 rec_pid=$(cat "$state/run/reconciler.pid")
@@ -694,18 +622,18 @@ bad anon POST /api/auth/setup '{"otp":"Rearm-Setup-0","username":"admin","passwo
 	409 VALIDATION_ERROR "setup: username taken"
 SRC=127.0.1.66
 for i in 1 2 3 4 5; do
-	req anon POST /api/auth/setup '{"otp":"wrong-wrong-1","username":"boss","password":"long-enough-1"}'
+	api_as anon POST /api/auth/setup '{"otp":"wrong-wrong-1","username":"boss","password":"long-enough-1"}'
 done
-expect 401 INVALID_OTP "setup: five wrong attempts are answered"
+api_expect 401 INVALID_OTP "setup: five wrong attempts are answered"
 bad anon POST /api/auth/setup '{"otp":"Rearm-Setup-0","username":"boss","password":"long-enough-1"}' \
 	429 RATE_LIMITED "setup: the sixth within a minute is refused (shared login limit)"
 is "$(api_header Retry-After)" 60 "Retry-After: 60"
-req anon POST /api/auth/login '{"username":"admin","password":"correct-horse-1"}'
-expect 429 RATE_LIMITED "login from that address is limited too"
+api_as anon POST /api/auth/login '{"username":"admin","password":"correct-horse-1"}'
+api_expect 429 RATE_LIMITED "login from that address is limited too"
 unset SRC
 audit_mark
-req boss POST /api/auth/setup '{"install_token":"Rearm-Setup-0","username":"boss","password":"long-enough-1"}'
-status 201 "setup creates the admin"
+api_as boss POST /api/auth/setup '{"install_token":"Rearm-Setup-0","username":"boss","password":"long-enough-1"}'
+api_status 201 "setup creates the admin"
 is "$(json_get "$API_BODY" '$.user.username') $(json_get "$API_BODY" '$.user.role')" "boss admin" "answer holds the user"
 like "$(api_header Set-Cookie)" '^session=[^;]+; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Strict$' "session cookie set"
 is "$(sql "SELECT role FROM users WHERE username='boss'")" admin "admin row"
@@ -713,10 +641,10 @@ ok "OTP deleted" test -z "$(sql "SELECT 1 FROM settings WHERE key='setup_otp'")"
 is "$(sql "SELECT value FROM settings WHERE key='setup_complete'")" true "setup_complete set"
 boss_id=$(sql "SELECT id FROM users WHERE username='boss'")
 is "$(audit_since)" "user.created user:$boss_id; setup.completed system" "user.created and setup.completed audited"
-req boss GET /api/auth/me
+api_as boss GET /api/auth/me
 is "$(json_get "$API_BODY" '$.user.username')" boss "the cookie is a session"
-req boss GET /api/settings
-status 200 "guarded routes open again"
+api_as boss GET /api/settings
+api_status 200 "guarded routes open again"
 bad anon POST /api/auth/setup '{"otp":"Rearm-Setup-0","username":"boss2","password":"long-enough-1"}' \
 	409 SETUP_ALREADY_COMPLETE "setup works once"
 sql "DELETE FROM settings WHERE key='setup_complete'"

@@ -10,18 +10,8 @@ set -euo pipefail
 need_root
 need_cmd curl sqlite3 wireguard-go nginx ip wg nsenter sha256sum
 
-mk_tmpdir
-dir=$WGP_TMP
-ns=wgp-np-$$
-state=$dir/state
-mk_netns "$ns"
-if ! stack_up "$ns" "$state"; then
-	fail "stack starts"
-	stack_logs "$state"
-	done_testing
-fi
-pass "stack starts"
-DB=$state/data/wgpilot.db
+api_test_env np
+api_test_up
 URL=https://127.0.0.1:8443
 
 # --- helpers -------------------------------------------------------------------------
@@ -41,34 +31,16 @@ db_state() {
 		|| '#' || (SELECT COUNT(*) FROM peer_snapshots) || '#' || (SELECT COUNT(*) FROM audit_log)"
 }
 
-# expect STATUS CODE DESC: status, error code, request_id = X-Request-ID.
-expect() {
-	local code rid
-	code=$(json_get "$API_BODY" '$.error.code' 2>/dev/null || echo "-")
-	rid=$(json_get "$API_BODY" '$.error.request_id' 2>/dev/null || echo "-")
-	if [ "$API_STATUS" = "$1" ] && [ "$code" = "$2" ] && [ "$rid" = "$(api_header X-Request-ID)" ]; then
-		pass "$3"
-	else
-		fail "$3"
-		diag "  got $API_STATUS $code (request_id $rid), want $1 $2" "  body: ${API_BODY:0:300}"
-	fi
-}
-
-fields_of() {
-	sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.field'), ',')
-		FROM json_each(json_extract($(printf "'%s'" "${API_BODY//\'/\'\'}"), '\$.error.fields'))"
-}
-
 # bad METHOD PATH BODY STATUS CODE FIELDS DESC: a request that must fail with
-# STATUS/CODE (and, for 400s, exactly the fields FIELDS, "-" = do not check)
-# and leave the DB as it was. BODY "-" sends none.
+# STATUS/CODE and leave the DB as it was (and, for 400s, blame exactly the
+# fields FIELDS, "-" = do not check). BODY "-" sends none.
 bad() {
-	local before
-	before=$(db_state)
-	if [ "$3" = - ]; then api "$1" "$2"; else api "$1" "$2" "$3"; fi
-	expect "$4" "$5" "$7"
-	[ "$6" = - ] || is "$(fields_of)" "$6" "  ... blames $6"
-	is "$(db_state)" "$before" "  ... and changes nothing"
+	if [ "$3" = - ]; then
+		api_refused "$4" "$5" "$7" api "$1" "$2"
+	else
+		api_refused "$4" "$5" "$7" api "$1" "$2" "$3"
+	fi
+	[ "$6" = - ] || is "$(api_error_fields)" "$6" "  ... blames $6"
 }
 
 # The reconciler's network and mount namespaces hold wg0..N and their UAPI sockets.
@@ -89,13 +61,8 @@ audits() { sql "SELECT COUNT(*) FROM audit_log WHERE action = '$1' AND resource 
 logged() { grep -c "\"$1\"" "$state"/logs/api.log 2>/dev/null || true; }
 
 # --- wizard ---------------------------------------------------------------------------
-api POST /api/setup/step/1 "{\"otp\":\"$STACK_TOKEN\",\"username\":\"admin\",\"password\":\"correct-horse-1\"}"
-is "$API_STATUS" 201 "wizard step 1"
-api POST /api/setup/step/2 '{"public_ip":"203.0.113.7","dns_servers":"1.1.1.1"}'
-api POST /api/setup/step/3 '{"name":"Home","mode":"gateway","subnet":"10.60.0.0/24","listen_port":51820}'
-is "$API_STATUS" 201 "wizard step 3: network 1 (wg0, NAT on)"
-api POST /api/setup/step/4 '{"name":"laptop"}'
-is "$API_STATUS" 201 "wizard step 4: peer 1"
+wizard_admin
+wizard_finish 10.60.0.0/24       # network 1 (wg0, NAT on) and peer 1
 api POST /api/networks '{"name":"Office","mode":"site-to-site","subnet":"172.20.0.0/24","listen_port":51821}'
 is "$API_STATUS" 201 "network 2 (wg1)"
 for i in 2 3 4; do   # peer ids 2-4 after the wizard's laptop (.2)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # STACK_*, API_*, WG_PID are results for the caller
+# shellcheck disable=SC2034 # STACK_*, API_*, WG_PID, dir/ns/state/DB are results for the caller
 #
 # Helpers for the shell tests (t/NN-name.sh), sourced after "set -euo pipefail":
 #
@@ -34,10 +34,39 @@
 #                         BODY "@FILE" sends the contents of FILE; extra
 #                         curl arguments from the array API_CURL_ARGS
 #   api_header NAME       a response header of the last api call
+#   api_request METHOD PATH CURL-ARGS...  what api and api_as are built on:
+#                         curl in $API_NS with only CURL-ARGS (no cookies,
+#                         no Accept); sets API_STATUS, API_BODY, API_HEADERS
 #   json_get JSON PATH    value at the SQLite JSON path ($.a.b[0]); strings
 #                         raw, true/false/null as words, objects as JSON;
 #                         fails when absent or JSON is invalid
 #   json_save JSON PATH FILE  the string at PATH, byte-exact, into FILE
+#   json_len JSON PATH    length of the array at PATH
+#   json_keys JSON PATH   keys of the object at PATH, in order, joined by ","
+#   sql_quote STRING      STRING as an SQL string literal
+#
+# API tests (t/6x-api-*.sh), on top of the above:
+#   api_test_env NAME     mk_tmpdir and the namespace wgp-NAME-$$; sets dir
+#                         (= WGP_TMP), ns, state ($dir/state) and DB
+#   api_test_up           stack_up "$ns" "$state" as the result "stack
+#                         starts"; when it fails: the logs, the plan, exit
+#   api_as WHO METHOD PATH [BODY]  a request as WHO: "anon", a session name
+#                         (cookie jar $WGP_TMP/NAME.jar), "key=KEY" (Bearer),
+#                         or several joined by "+"; source address rotating
+#                         through 127.0.0.11-250 unless SRC is set
+#   api_status STATUS DESC        the last request answered STATUS
+#   api_expect STATUS CODE DESC   ... with error code CODE and request_id =
+#                         X-Request-ID (one result)
+#   api_refused STATUS CODE DESC CMD...  CMD (a request), api_expect, and
+#                         "  ... and changes nothing": the output of the
+#                         test's own db_state function is the same after
+#   api_error_fields [KEY [SEP]]  KEY (default field) of every entry of
+#                         error.fields of the last answer, joined by SEP (",")
+#   wizard_admin [WHO]    setup step 1 (admin / correct-horse-1 with
+#                         $STACK_TOKEN) as the result "wizard step 1"
+#   wizard_finish SUBNET [WHO]  steps 2-4: public IP 203.0.113.7, a gateway
+#                         network Home on SUBNET port 51820, a peer laptop;
+#                         a result per step.  Without WHO both use api.
 #
 # WireGuard (userspace, wireguard-go; this kernel has no WireGuard module):
 #   wg_userspace_up NS IFACE  wireguard-go for IFACE in NS with a private
@@ -288,25 +317,34 @@ stack_logs() {
 	done
 }
 
-# api METHOD PATH [BODY]: HTTPS request to the stack inside $API_NS, cookies
-# in $API_JAR.  Sets API_STATUS (000 when nothing answered), API_BODY and
-# API_HEADERS (the response header block, CRLF removed).
-api() {
+# api_request METHOD PATH CURL-ARGS...: HTTPS request to the stack inside
+# $API_NS (30 s at most; a later --max-time in CURL-ARGS wins).  Sets
+# API_STATUS (000 when nothing answered), API_BODY and API_HEADERS (the
+# response header block, CRLF removed).
+api_request() {
 	local method=$1 path=$2 hdr out
-	local args=(-sk --max-time 30 -X "$method" -b "$API_JAR" -c "$API_JAR"
-		-H 'Accept: application/json' -w '\n%{http_code}')
+	shift 2
 	hdr=$(mktemp)
-	args+=(-D "$hdr" ${API_CURL_ARGS[@]+"${API_CURL_ARGS[@]}"})
-	if [ $# -ge 3 ]; then
-		args+=(-H 'Content-Type: application/json' --data-binary "$3")
-	fi
-	out=$(ip netns exec "$API_NS" curl "${args[@]}" "${STACK_URL:-https://127.0.0.1:8443}$path" 2>/dev/null) || true
+	out=$(ip netns exec "$API_NS" curl -sk --max-time 30 -X "$method" -w '\n%{http_code}' -D "$hdr" \
+		"$@" "${STACK_URL:-https://127.0.0.1:8443}$path" 2>/dev/null) || true
 	API_STATUS=${out##*$'\n'}
 	[ -n "$API_STATUS" ] || API_STATUS=000
 	API_BODY=${out%$'\n'*}
 	[ "$out" != "$API_STATUS" ] || API_BODY=""
 	API_HEADERS=$(tr -d '\r' <"$hdr")
 	rm -f "$hdr"
+}
+
+# api METHOD PATH [BODY]: api_request with the cookies in $API_JAR, JSON
+# accepted and BODY sent as JSON, plus the array API_CURL_ARGS.
+api() {
+	local method=$1 path=$2
+	local args=(-b "$API_JAR" -c "$API_JAR" -H 'Accept: application/json'
+		${API_CURL_ARGS[@]+"${API_CURL_ARGS[@]}"})
+	if [ $# -ge 3 ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	fi
+	api_request "$method" "$path" "${args[@]}"
 }
 
 # api_header NAME: value of response header NAME of the last api call.
@@ -317,7 +355,7 @@ api_header() {
 # ---------------------------------------------------------------------------
 # JSON, through sqlite3's JSON functions (sqlite3 is a dependency anyway)
 
-_wgp_sql_quote() {
+sql_quote() {
 	printf "'%s'" "${1//\'/\'\'}"
 }
 
@@ -327,11 +365,11 @@ json_get() {
 	printf '%s' "$1" >"$f"
 	out=$(sqlite3 -batch :memory: "
 		SELECT CASE WHEN NOT json_valid(readfile('$f')) THEN 'E'
-			WHEN json_type(readfile('$f'), $(_wgp_sql_quote "$2")) IS NULL THEN 'E'
-			ELSE 'V' || CASE json_type(readfile('$f'), $(_wgp_sql_quote "$2"))
+			WHEN json_type(readfile('$f'), $(sql_quote "$2")) IS NULL THEN 'E'
+			ELSE 'V' || CASE json_type(readfile('$f'), $(sql_quote "$2"))
 				WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
 				WHEN 'null' THEN 'null'
-				ELSE json_extract(readfile('$f'), $(_wgp_sql_quote "$2")) END
+				ELSE json_extract(readfile('$f'), $(sql_quote "$2")) END
 		END;") || rc=$?
 	rm -f "$f"
 	if [ $rc -ne 0 ] || [ "${out:0:1}" != V ]; then
@@ -345,12 +383,20 @@ json_save() {
 	f=$(mktemp)
 	printf '%s' "$1" >"$f"
 	: >"$3"
-	sqlite3 -batch :memory: "SELECT writefile($(_wgp_sql_quote "$3"),
-		json_extract(readfile('$f'), $(_wgp_sql_quote "$2")))
+	sqlite3 -batch :memory: "SELECT writefile($(sql_quote "$3"),
+		json_extract(readfile('$f'), $(sql_quote "$2")))
 		WHERE json_valid(readfile('$f'))
-		AND json_type(readfile('$f'), $(_wgp_sql_quote "$2")) = 'text';" >/dev/null || rc=$?
+		AND json_type(readfile('$f'), $(sql_quote "$2")) = 'text';" >/dev/null || rc=$?
 	rm -f "$f"
 	[ $rc -eq 0 ] && [ -s "$3" ]
+}
+
+json_len() {
+	sqlite3 -batch :memory: "SELECT json_array_length($(sql_quote "$1"), $(sql_quote "$2"))"
+}
+
+json_keys() {
+	sqlite3 -batch :memory: "SELECT group_concat(key) FROM json_each($(sql_quote "$1"), $(sql_quote "$2"))"
 }
 
 # ---------------------------------------------------------------------------
@@ -403,4 +449,107 @@ wg_client_up() {
 	ip -n "$ns" addr add "${addr%%,*}" dev "$ifc"
 	ip -n "$ns" link set "$ifc" up
 	ip -n "$ns" route add "$route" dev "$ifc"
+}
+
+# ---------------------------------------------------------------------------
+# API tests: the frame they share (one stack in a namespace of their own)
+
+# api_test_env NAME: a temp dir and the namespace wgp-NAME-$$ (both gone at
+# exit).  Sets the test's globals dir, ns, state and DB.
+api_test_env() {
+	mk_tmpdir
+	dir=$WGP_TMP
+	ns=wgp-$1-$$
+	state=$dir/state
+	DB=$state/data/wgpilot.db
+	mk_netns "$ns"
+}
+
+# api_test_up: the stack in $ns with its state in $state, as the first TAP
+# result; a test without a stack has nothing more to say, so a failure ends
+# it (with the logs of the stack as diagnostics).
+api_test_up() {
+	if ! stack_up "$ns" "$state"; then
+		fail "stack starts"
+		stack_logs "$state"
+		done_testing
+	fi
+	pass "stack starts"
+}
+
+# api_as WHO METHOD PATH [BODY]: see the header.  The source address changes
+# with every request because the login rate limit counts per client IP.
+_WGP_SRC_N=10
+api_as() {
+	local who=$1 method=$2 path=$3 part parts
+	shift 3
+	_WGP_SRC_N=$((_WGP_SRC_N >= 250 ? 11 : _WGP_SRC_N + 1))
+	local args=(--interface "${SRC:-127.0.0.$_WGP_SRC_N}")
+	IFS=+ read -ra parts <<<"$who"
+	for part in "${parts[@]}"; do
+		case $part in
+		anon) ;;
+		key=*) args+=(-H "Authorization: Bearer ${part#key=}") ;;
+		*) args+=(-b "$WGP_TMP/$part.jar" -c "$WGP_TMP/$part.jar") ;;
+		esac
+	done
+	[ $# -lt 1 ] || args+=(-H 'Content-Type: application/json' --data-binary "$1")
+	api_request "$method" "$path" "${args[@]}"
+}
+
+api_status() {
+	is "$API_STATUS" "$1" "$2"
+	tap_last_ok || diag "  body: ${API_BODY:0:300}"
+}
+
+api_expect() {
+	local code rid
+	code=$(json_get "$API_BODY" '$.error.code' 2>/dev/null || echo "-")
+	rid=$(json_get "$API_BODY" '$.error.request_id' 2>/dev/null || echo "-")
+	if [ "$API_STATUS" = "$1" ] && [ "$code" = "$2" ] && [ "$rid" = "$(api_header X-Request-ID)" ]; then
+		pass "$3"
+	else
+		fail "$3"
+		diag "  got $API_STATUS $code (request_id $rid), want $1 $2" "  body: ${API_BODY:0:300}"
+	fi
+}
+
+# api_refused STATUS CODE DESC CMD...: two results; db_state is the test's
+# (what its refused requests must leave alone differs from test to test).
+api_refused() {
+	local status=$1 code=$2 desc=$3 before
+	shift 3
+	before=$(db_state)
+	"$@"
+	api_expect "$status" "$code" "$desc"
+	is "$(db_state)" "$before" "  ... and changes nothing"
+}
+
+# shellcheck disable=SC2120 # the arguments are optional
+api_error_fields() {
+	sqlite3 -batch :memory: "SELECT group_concat(json_extract(value, '\$.${1:-field}'), $(sql_quote "${2:-,}"))
+		FROM json_each(json_extract($(sql_quote "$API_BODY"), '\$.error.fields'))"
+}
+
+# wizard_admin [WHO], wizard_finish SUBNET [WHO]: see the header.
+_wgp_wizard_step() {  # WHO STEP BODY STATUS
+	if [ -n "$1" ]; then
+		api_as "$1" POST "/api/setup/step/$2" "$3"
+	else
+		api POST "/api/setup/step/$2" "$3"
+	fi
+	api_status "$4" "wizard step $2"
+}
+
+# shellcheck disable=SC2120 # WHO is optional
+wizard_admin() {
+	_wgp_wizard_step "${1:-}" 1 \
+		"{\"otp\":\"$STACK_TOKEN\",\"username\":\"admin\",\"password\":\"correct-horse-1\"}" 201
+}
+
+wizard_finish() {
+	_wgp_wizard_step "${2:-}" 2 '{"public_ip":"203.0.113.7","dns_servers":"1.1.1.1"}' 200
+	_wgp_wizard_step "${2:-}" 3 \
+		"{\"name\":\"Home\",\"mode\":\"gateway\",\"subnet\":\"$1\",\"listen_port\":51820}" 201
+	_wgp_wizard_step "${2:-}" 4 '{"name":"laptop"}' 201
 }
