@@ -3,6 +3,8 @@
 // HttpOnly cookie: credentials 'same-origin', never a token in storage.
 // Every failure becomes an ApiError whose message is a readable sentence.
 
+import { takePrefetched } from './boot.js';
+
 const FRIENDLY = {
   UNAUTHORIZED: 'Please sign in to continue.',
   SESSION_EXPIRED: 'Your session has expired. Please sign in again.',
@@ -117,6 +119,11 @@ export async function request(method, path, opts = {}) {
       message: 'Could not reach the wgpilot server. Check your connection and try again.',
     });
   }
+  return answer(res, method, path, opts);
+}
+
+/** The parsed body of res, or its ApiError (reported to app.js on 401). */
+async function answer(res, method, path, opts) {
   if (res.ok) {
     if (opts.as === 'response') return res;
     if (res.status === 204) return null;
@@ -159,7 +166,39 @@ export async function request(method, path, opts = {}) {
   throw err;
 }
 
-export const get = (path, opts) => request('GET', path, opts);
+/**
+ * GET; a JSON GET takes the answer of boot.js's prefetch(path) when one is
+ * waiting, so a view's first request is often on its way or answered.
+ */
+export const get = (path, opts = {}) => fromPrefetch(path, opts) || request('GET', path, opts);
+
+function fromPrefetch(path, opts) {
+  if (opts.as && opts.as !== 'json') return null;
+  const early = takePrefetched(path);
+  if (!early) return null;
+  const p = early.then((res) => answer(res, 'GET', path, { ...opts, noAuthRedirect: true }),
+    () => request('GET', path, opts)) // a network error: the normal way, with its retry
+    .catch((err) => {
+      // the session was lost: ask again the normal way, so that app.js's
+      // 401 / SETUP_REQUIRED handling runs
+      if (!opts.noAuthRedirect && (err.status === 401 || (err.status === 403 && err.code === 'SETUP_REQUIRED'))) {
+        return request('GET', path, opts);
+      }
+      throw err;
+    });
+  return opts.signal ? abortable(p, opts.signal) : p;
+}
+
+/** p, or an AbortError as soon as signal aborts (as fetch would). */
+function abortable(p, signal) {
+  const aborted = () => new DOMException('The view was left.', 'AbortError');
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
 export const put = (path, body, opts = {}) => request('PUT', path, { ...opts, body });
 export const del = (path, opts) => request('DELETE', path, opts);
@@ -181,9 +220,14 @@ let networksPromise = null;
 let networksAt = 0;
 let networksSig = '';
 
-/** GET /api/networks, shared for 3 s; a changed list tells the sidebar. */
+/**
+ * GET /api/networks, shared for 3 s; a changed list tells the sidebar.
+ * force: true asks the server again; a number (ms) takes a request started
+ * at most that long ago (a view's first load shares the sidebar's request).
+ */
 export function networks(force = false) {
-  if (force || !networksPromise || Date.now() - networksAt > 3000) {
+  const maxAge = force === true ? -1 : typeof force === 'number' ? force : 3000;
+  if (!networksPromise || Date.now() - networksAt > maxAge) {
     networksAt = Date.now();
     networksPromise = get('/api/networks').then((list) => {
       const sig = JSON.stringify(list.map((n) => [n.id, n.name, n.enabled]));

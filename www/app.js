@@ -1,27 +1,12 @@
 // SPDX-License-Identifier: MIT
 // wgpilot web UI: router (history API), route guard (ui.md), layout.
-// Views live in /views/*.js and are loaded on demand.
+// The route table is boot.js's; views live in /views/*.js and are loaded on
+// demand; a route's first API requests start together with the view's code
+// and the guard.
 
 import { get, post, onAuthProblem, networks } from './api.js';
+import { matchRoute, prefetchRoute, dropPrefetched } from './boot.js';
 import { h, mount, clear, notice, button, statusDot, toast, skeleton } from './ui.js';
-
-const ROUTES = [
-  { re: /^\/login$/, view: 'login', bare: true, title: 'Sign in' },
-  { re: /^\/setup$/, view: 'setup', bare: true, title: 'Setup' },
-  { re: /^\/(dashboard)?$/, view: 'dashboard', title: 'Dashboard' },
-  { re: /^\/networks$/, view: 'networks', title: 'Networks' },
-  { re: /^\/networks\/(\d+)$/, view: 'network', keys: ['id'], title: 'Network' },
-  { re: /^\/networks\/(\d+)\/peers\/(\d+)$/, view: 'peer', keys: ['id', 'pid'], title: 'Peer' },
-  { re: /^\/bridges$/, view: 'bridges', title: 'Bridges' },
-  { re: /^\/settings$/, view: 'settings', title: 'Settings' },
-  { re: /^\/settings\/tls$/, view: 'tls', title: 'TLS' },
-  { re: /^\/settings\/alerts$/, view: 'alerts', title: 'Alerts' },
-  { re: /^\/settings\/users$/, view: 'users', title: 'Users' },
-  { re: /^\/settings\/api-keys$/, view: 'apikeys', title: 'API keys' },
-  { re: /^\/settings\/system$/, view: 'system', title: 'System' },
-  { re: /^\/settings\/account$/, view: 'account', title: 'Account' },
-  { re: /^\/audit-log$/, view: 'audit', title: 'Audit log' },
-];
 
 const NAV = [
   ['/', 'Dashboard', 'i-dash'],
@@ -30,6 +15,10 @@ const NAV = [
   ['/audit-log', 'Audit log', 'i-log'],
   ['/settings', 'Settings', 'i-gear'],
 ];
+
+// The version query this module was loaded with (/app.js?v=…, see
+// www/stamp.sh): the views' URLs carry the same one.
+const VERSION = new URL(import.meta.url).search;
 
 const session = { setup: null, user: null, userKnown: false, flash: '' };
 const mainEl = document.getElementById('main');
@@ -49,18 +38,6 @@ export function navigate(to, { replace = false } = {}) {
   if (replace) history.replaceState(null, '', target);
   else if (target !== location.pathname + location.search + location.hash) history.pushState(null, '', target);
   render();
-}
-
-function matchRoute(path) {
-  for (const r of ROUTES) {
-    const m = r.re.exec(path);
-    if (m) {
-      const params = {};
-      (r.keys || []).forEach((k, i) => { params[k] = m[i + 1]; });
-      return { route: r, params };
-    }
-  }
-  return null;
 }
 
 document.addEventListener('click', (e) => {
@@ -187,11 +164,19 @@ async function render() {
   closeMenu();
   mainEl.setAttribute('aria-busy', 'true');
   delete mainEl.dataset.ready;
+  delete mainEl.dataset.paintedAt;
 
-  // Start loading the view's code while the guard asks the server.
+  // Start loading the view's code and its first data while the guard asks
+  // the server (not when the guard already knows it sends us elsewhere).
   const m = matchRoute(path);
-  const modPromise = m ? import(`./views/${m.route.view}.js`) : null;
+  const modPromise = m ? import(`./views/${m.route.view}.js${VERSION}`) : null;
   if (modPromise) modPromise.catch(() => {}); // reported when awaited below
+  if (!firstRender) { // the first page's data: requested by boot.js already
+    dropPrefetched();
+    const signedOut = session.userKnown && !session.user;
+    const inSetup = session.setup && !session.setup.complete;
+    if (!signedOut && !inSetup) prefetchRoute(m);
+  }
 
   try {
     if (!session.setup || !session.setup.complete) {
@@ -298,6 +283,10 @@ async function render() {
   mainEl.setAttribute('aria-busy', 'false');
   mainEl.dataset.ready = route ? route.view : 'notfound';
   mainEl.dataset.readyAt = String(Math.round(performance.now()));
+  // and when that was on the screen: after the next frame (t/ui measures both)
+  requestAnimationFrame(() => setTimeout(() => {
+    if (seq === navSeq) mainEl.dataset.paintedAt = String(Math.round(performance.now()));
+  }, 0));
   if (!container.contains(document.activeElement) && !document.querySelector('dialog[open]')) {
     const auto = container.querySelector('[autofocus]');
     const t = auto || (firstRender ? null : container.querySelector('#page-title') || mainEl);

@@ -94,8 +94,13 @@ export function fmtBytes(n) {
   return `${v.toFixed(digits)} ${UNITS[i]}`;
 }
 
+// Counts are grouped by hand: the first use of Intl (loading its locale
+// data) costs tens of milliseconds on a slow machine, on the dashboard's
+// critical path.
 export function fmtNumber(n) {
-  return Number(n || 0).toLocaleString('en-US');
+  const v = Number(n || 0);
+  if (!Number.isInteger(v)) return v.toLocaleString('en-US');
+  return String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export function fmtAgo(ts, now = Date.now() / 1000) {
@@ -108,13 +113,16 @@ export function fmtAgo(ts, now = Date.now() / 1000) {
   return `${Math.floor(d / 86400)} d ago`;
 }
 
-const DATE_FMT = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
-});
+let dateFmt = null; // made on first use, not at load (see fmtNumber)
 
 export function fmtDate(ts) {
   if (ts === null || ts === undefined || ts === 0) return '—';
-  return DATE_FMT.format(new Date(ts * 1000));
+  if (!dateFmt) {
+    dateFmt = new Intl.DateTimeFormat(undefined, {
+      year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+    });
+  }
+  return dateFmt.format(new Date(ts * 1000));
 }
 
 export function fmtIn(ts, now = Date.now() / 1000) {

@@ -12,6 +12,9 @@ export const TMP = process.env.WGP_TMP || fs.mkdtempSync('/tmp/wgp-ui-');
 export const SHOTS = process.env.WGP_SHOTS || path.join(TMP, 'shots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
+const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 let failed = 0;
 
 // ---------------------------------------------------------------------------
@@ -59,6 +62,13 @@ export async function step(desc, fn, page) {
 // ---------------------------------------------------------------------------
 // browser
 
+// securitypolicyviolation is reported through console.error (caught by watch)
+function CSP_WATCH() {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
+  });
+}
+
 /**
  * A fresh Chromium profile (its own --user-data-dir) per phase, watching
  * console errors, page errors and CSP violations of every page.
@@ -68,8 +78,7 @@ export async function launch(name) {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: BROWSER_ARGS,
     ignoreHTTPSErrors: true,
     viewport: { width: 1280, height: 800 },
     colorScheme: 'light',
@@ -79,12 +88,7 @@ export async function launch(name) {
   const problems = [];
   const expected = [];
   const allowed = [];
-  // securitypolicyviolation is reported through console.error (caught below)
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
-    });
-  });
+  await context.addInitScript(CSP_WATCH);
   const watch = (page) => {
     page.on('console', (m) => {
       if (m.type() !== 'error') return;
@@ -112,6 +116,11 @@ export async function launch(name) {
   return {
     context,
     page,
+    /** Watches a page of another context too (its CSP as well). */
+    async watch(p) {
+      await p.context().addInitScript(CSP_WATCH);
+      watch(p);
+    },
     /** Console errors matching re are expected until disallow(). */
     allow(re) {
       allowed.push(re);
@@ -131,6 +140,60 @@ export async function launch(name) {
       fs.rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Cold loads of path in fresh browser contexts (own cache, own connections,
+ * the given cookies), runs times.  "Interactive" is the app's own mark:
+ * main[data-ready-at] = performance.now() when the view's data is rendered
+ * and its controls work (app.js), i.e. from navigation start; "painted"
+ * (data-painted-at) is the same after the next frame.  The wait
+ * uses state "attached": a visibility check would make Playwright lay the
+ * page out again and again while it loads (measured: 5–10 ms of the page's
+ * main thread).  Also a warm load in the last context: assets from the
+ * cache, only the API asked.  Console errors and CSP violations of these
+ * pages count as problems of the phase (report()).
+ */
+export async function measureLoads(b, cookies, path, view, runs) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
+  const cold = [];
+  const painted = [];
+  let warm = null;
+  try {
+    for (let i = 0; i < runs; i++) {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+      await context.addCookies(cookies);
+      const page = await context.newPage();
+      await b.watch(page);
+      await page.goto(`${URL0}${path}`);
+      await page.waitForSelector(`main[data-ready="${view}"]`, { state: 'attached', timeout: 20000 });
+      cold.push(Number(await page.getAttribute('main', 'data-ready-at')));
+      await page.waitForSelector('main[data-painted-at]', { state: 'attached', timeout: 5000 });
+      painted.push(Number(await page.getAttribute('main', 'data-painted-at')));
+      if (i === runs - 1) {
+        // the same page opened again: every asset from the browser's cache
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Network.enable');
+        const served = new Set();
+        cdp.on('Network.requestServedFromCache', (e) => served.add(e.requestId));
+        const network = [];
+        cdp.on('Network.responseReceived', (e) => {
+          if ((e.type === 'Script' || e.type === 'Stylesheet') && !e.response.fromDiskCache && !e.response.fromPrefetchCache &&
+              !served.has(e.requestId)) network.push(e.response.url);
+        });
+        await page.goto('about:blank');
+        await page.goto(`${URL0}${path}`);
+        await page.waitForSelector(`main[data-ready="${view}"]`, { state: 'attached', timeout: 20000 });
+        warm = { ms: Number(await page.getAttribute('main', 'data-ready-at')), assetsFromNetwork: network };
+        await cdp.detach();
+      }
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+  return { cold, median: median(cold), min: Math.min(...cold), max: Math.max(...cold), painted, paintedMedian: median(painted), warm };
 }
 
 /** Waits until the router finished rendering view (main[data-ready]). */

@@ -93,7 +93,7 @@ function openBridgeDialog(nets, bridge, onSaved) {
 
 export default async function bridgesView(ctx) {
   const ro = isViewer();
-  const [list0, nets] = await Promise.all([get('/api/bridges', { signal: ctx.signal }), networks(true)]);
+  const [list0, nets] = await Promise.all([get('/api/bridges', { signal: ctx.signal }), networks(1000)]);
   let list = list0;
   const body = h('div');
 

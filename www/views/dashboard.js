@@ -11,7 +11,7 @@ import { isViewer } from '../app.js';
 const MINI = 6;
 
 export default async function dashboard(ctx) {
-  const [nets, status] = await Promise.all([networks(true), get('/api/status', { signal: ctx.signal })]);
+  const [nets, status] = await Promise.all([networks(1000), get('/api/status', { signal: ctx.signal })]);
   const statusById = new Map((status.networks || []).map((n) => [n.id, n]));
 
   // model: per network the status peers keyed by peer id

@@ -48,7 +48,7 @@ export async function act(fn) {
 
 export default async function networksView(ctx) {
   const ro = isViewer();
-  let list = await networks(true);
+  let list = await networks(1000);
   const body = h('div');
 
   const nextPort = () => {
