@@ -8,6 +8,7 @@
 #include "db.h"
 #include "log.h"
 #include "validate.h"
+#include "tls.h"
 
 #define REDACTED "********"
 
@@ -206,6 +207,10 @@ done:
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
 		return;
 	}
+	/* acme mode takes its domain from hostname: let the root job look */
+	if (b.has[SF_HOSTNAME] && (err = tls_trigger(r->app->cfg.data_dir)) < 0)
+		log_warn("handler", "tls_trigger_failed", json_pack("{s:s,s:s}", "error", strerror(-err),
+			 "request_id", r->request_id));
 	if (json_array_size(keys) > 0) {
 		log_info("handler", "settings_updated", json_pack("{s:O,s:s}", "keys", keys,
 			 "request_id", r->request_id));

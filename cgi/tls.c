@@ -9,7 +9,11 @@
  * removes "test_requested_at" when it takes the request and writes its
  * result as "ok" (true/false), "at" (Unix seconds) and "message" (text).
  * A test is queued while "test_requested_at" is there. GET returns the
- * whole object as last_test.
+ * whole object as last_test. The job (wgpilot/tlsjob.c) also keeps
+ * "warning" ({"code","message","since"}) there while it serves the
+ * self-signed fallback or an ACME renewal fails; GET repeats it as
+ * "warning". Queuing a test touches <data_dir>/tls.trigger, which starts
+ * the job through wgpilot-acme.path (the daily cron run picks it up too).
  */
 #include <errno.h>
 #include <limits.h>
@@ -73,16 +77,19 @@ static json_t *str_or_null(const char *s)
 /* GET /api/settings/tls — 200 {"mode","domain","cert_expiry","issuer",
  * "last_test","fallback"} (+ "cert_error" when the certificate cannot be
  * read: cert_expiry and issuer are then null); 500 database error.
- * The certificate is the one nginx serves for tls.mode: self-signed
- * <data_dir>/certs/selfsigned.crt, manual tls.cert_file, acme
- * <data_dir>/certs/acme/live/<domain>/fullchain.pem, or the self-signed one
- * when that is missing (fallback: true). domain is tls.acme_domain or the
- * setting hostname; last_test the tls_status object or null. */
+ * (+ "warning" while tls_status has one). The certificate is the one nginx
+ * serves: <data_dir>/certs/current/fullchain.pem once `wgpilot tls apply`
+ * has switched it (fallback: its source is not tls.mode). Before that, the
+ * one tls.mode names: self-signed <data_dir>/certs/selfsigned.crt, manual
+ * tls.cert_file, acme <data_dir>/certs/acme/live/<domain>/fullchain.pem, or
+ * the self-signed one when that is missing (fallback: true). domain is
+ * tls.acme_domain or the setting hostname; last_test the tls_status object
+ * or null. */
 void settings_tls_get(struct req *r)
 {
 	const struct config *c = &r->app->cfg;
 	char *hostname = NULL, *status = NULL, path[PATH_MAX + 320], why[PATH_MAX + 400];
-	char issuer[256];
+	char issuer[256], certs[PATH_MAX], source[32] = "";
 	const char *domain;
 	struct tls_cert_info ci;
 	bool acme = strcmp(c->tls_mode, "acme") == 0, fallback = false;
@@ -97,7 +104,11 @@ void settings_tls_get(struct req *r)
 	}
 	domain = c->acme_domain[0] ? c->acme_domain : hostname && *hostname ? hostname : NULL;
 	why[0] = '\0';
-	if (strcmp(c->tls_mode, "manual") == 0) {
+	if (tls_path(certs, sizeof certs, c->data_dir, TLS_CERTS_DIR, NULL) == 0
+	    && tls_served_source(certs, source, sizeof source) == 0) {
+		fallback = strcmp(source, c->tls_mode) != 0;
+		snprintf(path, sizeof path, "%s/current/fullchain.pem", certs);
+	} else if (strcmp(c->tls_mode, "manual") == 0) {
 		if (!c->tls_cert_file[0])
 			snprintf(why, sizeof why, "tls.cert_file is not set");
 		snprintf(path, sizeof path, "%s", c->tls_cert_file);
@@ -110,7 +121,7 @@ void settings_tls_get(struct req *r)
 	}
 	if (!why[0]) {
 		err = tls_cert_info(path, &ci);
-		if (err == -ENOENT && acme && !fallback) {
+		if (err == -ENOENT && acme && !fallback && !source[0]) {
 			fallback = true;
 			snprintf(path, sizeof path, "%s/certs/selfsigned.crt", c->data_dir);
 			err = tls_cert_info(path, &ci);
@@ -141,6 +152,8 @@ void settings_tls_get(struct req *r)
 		      "last_test", last ? last : json_null(), "fallback", fallback);
 	if (o && why[0])
 		json_object_set_new(o, "cert_error", str_or_null(why));
+	if (o && last && json_is_object(json_object_get(last, "warning")))
+		json_object_set(o, "warning", json_object_get(last, "warning"));
 	free(hostname);
 	free(status);
 	if (!o) {
@@ -161,6 +174,7 @@ void settings_tls_test(struct req *r)
 	char *old = NULL, *text = NULL;
 	json_t *st = NULL;
 	bool already = false;
+	int err;
 
 	if (db_exec(db, "BEGIN IMMEDIATE") < 0) {
 		resp_error(r, 500, "INTERNAL_ERROR", "database error");
@@ -187,6 +201,11 @@ void settings_tls_test(struct req *r)
 	}
 	if (db_exec(db, "COMMIT") < 0)
 		goto fail;
+	/* the queue is in the DB either way; the trigger only saves the wait
+	 * for the daily run */
+	if ((err = tls_trigger(r->app->cfg.data_dir)) < 0)
+		log_warn("handler", "tls_trigger_failed", json_pack("{s:s,s:s}", "error", strerror(-err),
+			 "request_id", r->request_id));
 	if (already) {
 		log_info("handler", "tls_test_already_queued", json_pack("{s:s}", "request_id", r->request_id));
 	} else {

@@ -164,3 +164,17 @@ char *sb_take(struct sbuf *b)
 	b->len = b->cap = 0;
 	return s;
 }
+
+void sb_html_str(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': sb_lit(b, "&lt;"); break;
+		case '>': sb_lit(b, "&gt;"); break;
+		case '&': sb_lit(b, "&amp;"); break;
+		case '"': sb_lit(b, "&quot;"); break;
+		case '\'': sb_lit(b, "&#39;"); break;
+		default: sb_putc(b, *s);
+		}
+	}
+}

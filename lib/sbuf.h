@@ -28,6 +28,8 @@ void sb_int(struct sbuf *b, long long v);
 void sb_json_str(struct sbuf *b, const char *s);
 /* Makes room for extra more bytes (sets oom when it cannot). */
 void sb_reserve(struct sbuf *b, size_t extra);
+/* Appends s with the HTML special characters (<>&"') as entities. */
+void sb_html_str(struct sbuf *b, const char *s);
 /* Empties without freeing. */
 void sb_reset(struct sbuf *b);
 /* Frees; the struct can be reused. */

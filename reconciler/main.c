@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,9 @@
 #include "db.h"
 #include "log.h"
 #include "nl-wg.h"
+#include "notify.h"
 #include "reconciler.h"
+#include "rpc.h"
 #include "startup.h"
 
 static void usage(FILE *to)
@@ -32,15 +35,47 @@ static int load_config(struct rec *r, struct config *cfg)
 void rec_reload(struct rec *r)
 {
 	static struct config fresh;
+	struct timespec now;
 
+	/* systemd shows "reloading" until the READY=1 below (MONOTONIC_USEC
+	 * is what Type=notify-reload of newer systemd asks for as well). */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	notify_sendf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading the configuration",
+		     (unsigned long long)now.tv_sec * 1000000ULL + (unsigned long long)now.tv_nsec / 1000);
 	if (load_config(r, &fresh) < 0) {
 		log_error("main", "reload_failed", json_pack("{s:s}", "hint", "fix the config file"));
+		notify_send("READY=1\nSTATUS=Reload failed (config unusable), serving with the old one");
 		return;
 	}
 	/* Socket, DB and backend stay as they are until a restart. */
 	r->cfg.resync_interval = fresh.resync_interval;
 	snprintf(r->cfg.log_level, sizeof r->cfg.log_level, "%s", fresh.log_level);
 	log_info("main", "reloaded", json_pack("{s:s}", "log_level", fresh.log_level));
+	notify_send("READY=1\nSTATUS=Serving (configuration reloaded)");
+}
+
+/* The watchdog's question (notify.h): until the first full pass is done the
+ * start-up is TimeoutStartSec's business; after it, the main loop must
+ * answer a ping on its own socket, so a hung loop stops the keep-alives. */
+static atomic_bool serving;
+static const char *probe_socket;  /* r.cfg.rec_socket: fixed until a restart */
+
+static bool rec_alive(void *arg)
+{
+	json_t *req, *reply = NULL;
+	int ms = (int)(notify_watchdog_usec() / 2000), err;
+	bool ok;
+
+	(void)arg;
+	if (!atomic_load(&serving))
+		return true;
+	if (!(req = json_pack("{s:s}", "op", "ping")))
+		return false;
+	err = rpc_call(probe_socket, req, &reply, ms > 0 ? ms : 1);
+	ok = err == 0 && json_is_true(json_object_get(reply, "ok"));
+	json_decref(reply);
+	json_decref(req);
+	return ok;
 }
 
 static const struct wg_backend *pick_backend(struct rec *r)
@@ -100,6 +135,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (notify_init() < 0)
+		fprintf(stderr, "wgpilot-reconciler: ignoring an unusable NOTIFY_SOCKET\n");
 	if (load_config(&r, &r.cfg) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -130,10 +167,19 @@ int main(int argc, char **argv)
 			  "error", strerror(-lfd)));
 		return 1;
 	}
-	rec_full(&r);
+	probe_socket = r.cfg.rec_socket;
+	notify_sendf("STATUS=First full reconcile (backend %s)", r.wg->name);
+	if ((err = notify_watchdog_start(rec_alive, NULL)) < 0)
+		log_warn("main", "watchdog_failed", json_pack("{s:s}", "error", strerror(-err)));
+	err = rec_full(&r);
 	log_info("main", "reconciler_ready", json_pack("{s:s,s:s}", "socket", r.cfg.rec_socket,
 		 "backend", r.wg->name));
+	atomic_store(&serving, true);
+	notify_sendf("READY=1\nSTATUS=Serving %s (backend %s)%s", r.cfg.rec_socket, r.wg->name,
+		     err > 0 ? "; some networks failed the first pass, see the log" : "");
 	ret = server_run(&r, lfd);
+	notify_send("STOPPING=1\nSTATUS=Stopping (interfaces stay up)");
+	notify_watchdog_stop();
 	close(lfd);
 	unlink(r.cfg.rec_socket);
 	db_close(r.db);

@@ -321,6 +321,94 @@ static void test_errors(void)
 	       "a certificate is not a key");
 }
 
+/* ---- paths, pair checks, serving ------------------------------------------- */
+
+static void test_paths(void)
+{
+	char p[PATH_MAX];
+
+	ok(tls_path(p, sizeof p, "/d", TLS_ACME_CRT, "vpn.example.org") == 0
+	   && strcmp(p, "/d/certs/acme/live/vpn.example.org/fullchain.pem") == 0, "acme path: %s", p);
+	ok(tls_path(p, sizeof p, "/d", TLS_CUR_KEY, NULL) == 0 && strcmp(p, "/d/certs/current/privkey.pem") == 0,
+	   "current key: %s", p);
+	ok(tls_path(p, sizeof p, "/d", TLS_WEBROOT, NULL) == 0 && strcmp(p, "/d/acme-webroot") == 0,
+	   "webroot: %s", p);
+	is_int(tls_path(p, sizeof p, "/d", TLS_ACME_CRT, "../x"), -EINVAL, "a domain may not leave live/");
+	is_int(tls_path(p, sizeof p, "/d", TLS_ACME_KEY, "a/b"), -EINVAL, "  nor hold a slash");
+	is_int(tls_path(p, sizeof p, "/d", TLS_ACME_KEY, ""), -EINVAL, "  nor be empty");
+	is_int(tls_path(p, 8, "/d", TLS_SELF_CRT, NULL), -ENAMETOOLONG, "too long");
+}
+
+static int count_served(const char *certs)
+{
+	DIR *d = opendir(certs);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += strncmp(e->d_name, "served.", 7) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_serve(void)
+{
+	/* path() has 8 rotating buffers: keep copies */
+	char crt[PATH_MAX], key[PATH_MAX], crt2[PATH_MAX], key2[PATH_MAX], certs[PATH_MAX / 2];
+	char src[32], link1[PATH_MAX / 2] = "", link2[PATH_MAX / 2] = "", cur[PATH_MAX + 16];
+	struct tls_cert_info info;
+	char why[PATH_MAX + 128];
+	ssize_t n;
+
+	snprintf(crt, sizeof crt, "%s", path("selfsigned.crt"));
+	snprintf(key, sizeof key, "%s", path("selfsigned.key"));
+	snprintf(crt2, sizeof crt2, "%s", path("b.crt"));
+	snprintf(key2, sizeof key2, "%s", path("b.key"));
+	snprintf(certs, sizeof certs, "%s", path("srv"));
+	tls_selfsigned_create(crt, key);
+	tls_selfsigned_create(crt2, key2);
+	is_int(tls_pair_check(crt, key, time(NULL), 30 * 86400LL, &info, why, sizeof why), 0,
+	       "a fresh pair serves: %s", why);
+	is_int(tls_pair_check(crt, key, time(NULL), 400 * 86400LL, NULL, why, sizeof why), -EKEYEXPIRED,
+	       "  but not for 400 more days: %s", why);
+	is_int(tls_pair_check(crt, key, time(NULL) + 366 * 86400LL, 0, NULL, why, sizeof why), -EKEYEXPIRED,
+	       "  and not after its end");
+	is_int(tls_pair_check(crt, key2, time(NULL), 0, NULL, why, sizeof why), -EKEYREJECTED,
+	       "another key: %s", why);
+	is_int(tls_pair_check(path("nope.crt"), key, time(NULL), 0, NULL, why, sizeof why), -ENOENT,
+	       "a missing certificate: %s", why);
+
+	mkdir(certs, 0710);
+	snprintf(cur, sizeof cur, "%s/current", certs);
+	is_int(tls_served_source(certs, src, sizeof src), -ENOENT, "nothing served yet");
+	is_int(tls_serve(certs, crt, key, "self-signed"), 1, "serve: switched");
+	n = readlink(cur, link1, sizeof link1 - 1);
+	link1[n > 0 ? n : 0] = '\0';
+	ok(tls_served_source(certs, src, sizeof src) == 0 && strcmp(src, "self-signed") == 0, "  source %s", src);
+	ok(tls_key_matches(path("srv/current/fullchain.pem"), path("srv/current/privkey.pem")) == 1,
+	   "  current/ holds the pair");
+	is_int(mode_of(path("srv/current/privkey.pem")), 0600, "  key 0600");
+	is_int(tls_serve(certs, crt, key, "self-signed"), 0, "the same again: unchanged");
+	n = readlink(cur, link2, sizeof link2 - 1);
+	link2[n > 0 ? n : 0] = '\0';
+	is_str(link2, link1, "  same directory");
+	is_int(tls_serve(certs, crt, key, "manual"), 1, "another source: switched");
+	is_int(tls_serve(certs, crt2, key2, "manual"), 1, "another pair: switched");
+	ok(tls_key_matches(crt2, path("srv/current/privkey.pem")) == 1, "  the new key");
+	is_int(count_served(certs), 1, "  older served.* removed");
+	is_int(tls_serve(certs, path("nope.crt"), key2, "manual"), -ENOENT, "a missing file: error");
+	ok(tls_key_matches(crt2, path("srv/current/privkey.pem")) == 1, "  current untouched");
+	is_int(count_served(certs), 1, "  nothing left behind");
+
+	n = readlink(cur, link2, sizeof link2 - 1);
+	link2[n > 0 ? n : 0] = '\0';
+	snprintf(cur, sizeof cur, "%s/%s", certs, link2);
+	run("rm -rf '%s' '%s'", cur, certs);
+	unlink(crt2);
+	unlink(key2);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -332,6 +420,8 @@ int main(void)
 	test_second_pair();
 	test_foreign_certs();
 	test_errors();
+	test_paths();
+	test_serve();
 	remove_all();
 	return done_testing();
 }

@@ -25,6 +25,8 @@ expected() {
 /etc/cron.d/wgpilot
 /usr/local/bin/wgpilot
 /usr/local/lib/systemd/system/nginx.service.d/wgpilot.conf
+/usr/local/lib/systemd/system/wgpilot-acme.path
+/usr/local/lib/systemd/system/wgpilot-acme.service
 /usr/local/lib/systemd/system/wgpilot-api.service
 /usr/local/lib/systemd/system/wgpilot-reconciler.service
 /usr/local/lib/systemd/system/wgpilot-sse.service
@@ -36,7 +38,7 @@ expected() {
 /usr/local/share/wgpilot/nginx/wgpilot.conf.in
 EOF
 	# the whole static UI, as in the source tree
-	(cd "$top_srcdir" && find www -type f ! -name '.*') | sed 's|^|/usr/local/share/wgpilot/|'
+	(cd "$top_srcdir" && find www -type f ! -name '.*' ! -name '*.sh') | sed 's|^|/usr/local/share/wgpilot/|'
 }
 got=$(cd "$stage" && find . \( -type f -o -type l \) | sed 's|^\.||' | LC_ALL=C sort)
 want=$(expected | LC_ALL=C sort)
@@ -64,7 +66,7 @@ is "$(val wgpilot-reconciler.service ReadWritePaths)" "/var/lib/wgpilot /run/wir
 is "$(val wgpilot-reconciler.service RuntimeDirectory)" wgpilot "reconciler: RuntimeDirectory=wgpilot"
 is "$(val wgpilot-reconciler.service User)/$(val wgpilot-reconciler.service Group)" wgpilot/wgpilot "reconciler: user and group wgpilot"
 is "$(val wgpilot-api.service CapabilityBoundingSet)" "" "API: empty capability set"
-is "$(val wgpilot-api.service RestrictAddressFamilies)" "AF_UNIX AF_NETLINK" "API: Unix and netlink sockets only"
+is "$(val wgpilot-api.service RestrictAddressFamilies)" "AF_UNIX" "API: Unix sockets only"
 for u in wgpilot-reconciler.service wgpilot-api.service wgpilot-sse.service; do
 	miss=""
 	for k in NoNewPrivileges ProtectSystem ProtectHome PrivateTmp ProtectKernelModules ProtectKernelLogs \
@@ -103,8 +105,9 @@ fi
 # --- cron -----------------------------------------------------------------------------
 cron=$stage/etc/cron.d/wgpilot
 jobs=$(grep -Ev '^[[:space:]]*(#|$|[A-Z]+=)' "$cron")
-is "$(awk '{ print $6 }' <<<"$jobs" | sort -u)" wgpilot "every job runs as wgpilot"
-is "$(grep -c ' /usr/local/bin/wgpilot ' <<<"$jobs")" 4 "four jobs call the installed wgpilot"
+is "$(grep -v ' tls apply$' <<<"$jobs" | awk '{ print $6 }' | sort -u)" wgpilot "every job but the TLS one runs as wgpilot"
+is "$(grep -c ' /usr/local/bin/wgpilot ' <<<"$jobs")" 5 "five jobs call the installed wgpilot"
+like "$(grep ' tls apply$' <<<"$jobs")" '^[0-9]+ +[0-9]+ \* \* \* +root ' "tls apply daily as root"
 like "$(grep ' snapshot$' <<<"$jobs")" '^\* +\* \* \* \* ' "snapshot every minute"
 like "$(grep ' compact$' <<<"$jobs")" '^[0-9]+ +[0-9]+ \* \* \* ' "compact daily"
 like "$(grep ' expire$' <<<"$jobs")" '^[0-9]+ +\* \* \* \* ' "expire hourly"

@@ -15,22 +15,13 @@ set -euo pipefail
 need_root
 need_cmd curl sqlite3 wireguard-go wg nginx ip nsenter ping
 
-mk_tmpdir
-dir=$WGP_TMP
-ns=wgp-ops-$$
+api_test_env ops
 cns=wgp-opsc-$$
-state=$dir/state
-DB=$state/data/wgpilot.db
 SERVER_IP=10.232.0.1
 URL=https://127.0.0.1:8443
-mk_netns "$ns"
 mk_netns "$cns"
 mk_veth "$ns" "wgo-$$" "$SERVER_IP/24" "$cns" "wgoc-$$" 10.232.0.2/24
-if ! stack_up "$ns" "$state"; then
-	fail "stack starts"
-	done_testing
-fi
-pass "stack starts"
+api_test_up
 ok "the SSE process runs" test -S "$state/run/sse.sock"
 
 # ---- helpers ---------------------------------------------------------------
@@ -43,48 +34,18 @@ db_state() {
 		FROM (SELECT key, value FROM settings WHERE key <> 'setup_otp' ORDER BY key))"
 }
 
-# expect STATUS CODE DESC: status, error code, and request_id = X-Request-ID.
-expect() {
-	local code rid
-	code=$(json_get "$API_BODY" '$.error.code' 2>/dev/null || echo "-")
-	rid=$(json_get "$API_BODY" '$.error.request_id' 2>/dev/null || echo "-")
-	if [ "$API_STATUS" = "$1" ] && [ "$code" = "$2" ] && [ "$rid" = "$(api_header X-Request-ID)" ]; then
-		pass "$3"
-	else
-		fail "$3"
-		diag "  got $API_STATUS $code (request_id $rid), want $1 $2" "  body: ${API_BODY:0:300}"
-	fi
-}
-
 # bad METHOD PATH BODY STATUS CODE DESC: must fail and change nothing.
 bad() {
-	local before
-	before=$(db_state)
-	api "$1" "$2" "$3"
-	expect "$4" "$5" "$6"
-	is "$(db_state)" "$before" "  ... and changes nothing"
+	api_refused "$4" "$5" "$6" api "$1" "$2" "$3"
 }
 
 # bad_get PATH STATUS CODE DESC
 bad_get() {
 	api GET "$1"
-	expect "$2" "$3" "$4"
+	api_expect "$2" "$3" "$4"
 }
 
-# jlen JSON PATH: length of the array at PATH.
-jlen() {
-	sqlite3 :memory: "SELECT json_array_length($(printf "'%s'" "${1//\'/\'\'}"), '$2')"
-}
-
-fields_of() {
-	sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.field'), ',')
-		FROM json_each(json_extract($(printf "'%s'" "${API_BODY//\'/\'\'}"), '\$.error.fields'))"
-}
-
-messages_of() {
-	sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.message'), ' | ')
-		FROM json_each(json_extract($(printf "'%s'" "${API_BODY//\'/\'\'}"), '\$.error.fields'))"
-}
+messages_of() { api_error_fields message ' | '; }
 
 # wg_peers IFACE: the public keys of IFACE as the reconciler's wireguard-go
 # serves them (its UAPI sockets live in the reconciler's mount namespace).
@@ -99,15 +60,8 @@ json_body() {
 
 # upload FILE [CONTENT-TYPE] [JAR]: POST FILE to /api/system/restore.
 upload() {
-	local hdr out
-	hdr=$(mktemp)
-	out=$(ip netns exec "$ns" curl -sk --max-time 120 -X POST -b "${3:-$API_JAR}" -D "$hdr" \
-		-H "Content-Type: ${2:-application/octet-stream}" --data-binary "@$1" \
-		-w '\n%{http_code}' "$URL/api/system/restore" 2>/dev/null) || true
-	API_STATUS=${out##*$'\n'}
-	API_BODY=${out%$'\n'*}
-	API_HEADERS=$(tr -d '\r' <"$hdr")
-	rm -f "$hdr"
+	api_request POST /api/system/restore --max-time 120 -b "${3:-$API_JAR}" \
+		-H "Content-Type: ${2:-application/octet-stream}" --data-binary "@$1"
 }
 
 # restore_bad FILE DESC [STATUS] [CONTENT-TYPE]: a refused restore leaves the
@@ -117,7 +71,7 @@ restore_bad() {
 	before=$(db_state)
 	peers=$(wg_peers wg0)
 	upload "$1" "${4:-application/octet-stream}"
-	expect "${3:-400}" VALIDATION_ERROR "restore of $2 is refused"
+	api_expect "${3:-400}" VALIDATION_ERROR "restore of $2 is refused"
 	is "$(db_state)" "$before" "  ... the DB is unchanged"
 	is "$(wg_peers wg0)" "$peers" "  ... and so is wg0"
 }
@@ -153,14 +107,13 @@ conf() {
 GOOD=$(conf 10.66.0.1/24 51830 "$SRV_PRIV")
 
 api POST /api/setup/import "$(json_body "$GOOD")"
-expect 401 UNAUTHORIZED "import needs a session"
-api POST /api/setup/step/1 "{\"otp\":\"$STACK_TOKEN\",\"username\":\"admin\",\"password\":\"correct-horse-1\"}"
-is "$API_STATUS" 201 "wizard step 1"
+api_expect 401 UNAUTHORIZED "import needs a session"
+wizard_admin
 
 bad POST /api/setup/import '{}' 400 VALIDATION_ERROR "import without config"
-is "$(fields_of)" config "  ... config is required"
+is "$(api_error_fields)" config "  ... config is required"
 bad POST /api/setup/import '{"config":"[Interface]","name":"x","extra":1}' 400 VALIDATION_ERROR "unknown field"
-is "$(fields_of)" "extra,config" "  ... named, with the config's own problem"
+is "$(api_error_fields)" "extra,config" "  ... named, with the config's own problem"
 while IFS='|' read -r desc text want; do
 	bad POST /api/setup/import "$(json_body "$(printf '%b' "$text")")" 400 VALIDATION_ERROR "import: $desc"
 	like "$(messages_of)" "$want" "  ... says: $want"
@@ -179,7 +132,7 @@ peer without key|[Interface]\\nPrivateKey = $SRV_PRIV\\nAddress = 10.66.0.1/24\\
 EOF
 bad POST /api/setup/import "$(json_body "$(printf '[Interface]\nPrivateKey = x\nAddress = 10.0.0.1/8\nListenPort = 22\n[Peer]\nPublicKey = y\nEndpoint = nope\n')" 'bad/name')" \
 	400 VALIDATION_ERROR "import with everything wrong"
-is "$(fields_of)" "name,config,config,config,config,config" "  ... every problem reported at once"
+is "$(api_error_fields)" "name,config,config,config,config,config" "  ... every problem reported at once"
 
 api POST /api/setup/import "$(json_body "$GOOD" "Old VPN")"
 is "$API_STATUS" 201 "import: 201"
@@ -302,6 +255,46 @@ like "$(json_get "$API_BODY" '$.uptime_sec')" '^[0-9]+$' "uptime_sec"
 like "$(json_get "$API_BODY" '$.memory.rss_mb')" '^[1-9][0-9]*$' "memory.rss_mb"
 is "$(json_get "$API_BODY" '$.version')" "$VERSION" "same version as /health"
 
+# ---- ports and routes (roadmap feat-007, feat-009) ---------------------------------
+
+api GET /api/system/ports
+api_status 200 "GET /api/system/ports: 200"
+is "$(json_get "$API_BODY" '$.wireguard_ports')" "$(sqlite3 "$DB" "SELECT json_group_array(json_object('port',
+	listen_port, 'interface', interface, 'managed', json('true'))) FROM (SELECT * FROM networks ORDER BY id)")" \
+	"every network's UDP port"
+is "$(json_get "$API_BODY" '$.conflicting_ports')" '[]' "no conflict while the networks hold their own ports"
+is "$(json_get "$API_BODY" '$.https_port')" '{"port":8443,"pid":null,"process":null}' \
+	"the HTTPS port of server.listen (pid/process not visible to the API)"
+# A disabled network whose port another program holds.
+ip netns exec "$ns" python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 51898)); time.sleep(60)' &
+holder=$!
+on_exit kill "$holder"
+sqlite3 "$DB" "INSERT INTO networks (name, interface, mode, subnet, listen_port, private_key, public_key, enabled)
+	VALUES ('Parked', 'wg8', 'gateway', '10.89.0.0/24', 51898, 'sb1:AAAA', 'x', 0)"
+wait_until 5 sh -c "ip netns exec '$ns' ss -Hlun 'sport = :51898' | grep -q ." || true
+api GET /api/system/ports
+is "$(json_get "$API_BODY" '$.conflicting_ports')" '[{"port":51898,"interface":"wg8","protocol":"udp"}]' \
+	"a port another program holds is a conflict"
+kill "$holder" 2>/dev/null || true
+sqlite3 "$DB" "DELETE FROM networks WHERE interface = 'wg8'"
+
+api GET /api/system/routes
+api_status 200 "GET /api/system/routes: 200"
+is "$(sqlite3 :memory: "SELECT json_extract(value, '\$.destination') || ' ' || json_extract(value, '\$.table_name')
+	|| ' ' || json_extract(value, '\$.managed') FROM json_each(json_extract($(sql_quote "$API_BODY"), '\$.routes'))
+	WHERE json_extract(value, '\$.destination') = '10.66.0.0/24'")" "10.66.0.0/24 main 1" \
+	"wg0's subnet route, main table, managed"
+api GET '/api/system/routes?interface=wg0&table=main'
+like "$API_BODY" '"interface":"wg0"' "filtered by interface and table name"
+api GET '/api/system/routes?table=local'
+is "$API_BODY" '{"routes":[]}' "local table: none (host routes are left out)"
+api GET '/api/system/routes?interface=nope0'
+is "$API_BODY" '{"routes":[]}' "an interface that is not ours: none"
+bad_get '/api/system/routes?interface=a/b&table=x&all=true' 400 VALIDATION_ERROR "bad interface, table and all"
+is "$(api_error_fields)" "interface,table,all" "  ... every field named"
+bad_get '/api/system/routes?color=red' 400 VALIDATION_ERROR "unknown parameter refused"
+
 # ---- stats (api.md §8) ----------------------------------------------------------
 
 now=$(date +%s)
@@ -329,7 +322,7 @@ api GET "/api/networks/2/stats"
 is "$API_STATUS/$API_BODY" "200/[]" "network without samples: []"
 while IFS='|' read -r desc query fields; do
 	bad_get "/api/networks/1/stats?$query" 400 VALIDATION_ERROR "stats: $desc"
-	is "$(fields_of)" "$fields" "  ... blames $fields"
+	is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<EOF
 from not a number|from=yesterday|from
 negative to|to=-5|to
@@ -398,23 +391,32 @@ streams_stop() {
 }
 on_exit streams_stop
 
+# streams_open NAME N SECONDS: N event streams of network 1 (each for SECONDS
+# at most) into $dir/NAME.1 .. NAME.N.
+streams_open() {
+	local i
+	for i in $(seq 1 "$2"); do
+		ip netns exec "$ns" curl -skN --max-time "$3" -b "$API_JAR" "$URL/api/networks/1/events" \
+			>"$dir/$1.$i" 2>/dev/null &
+		stream_pids+=($!)
+	done
+}
+
+# all_streaming NAME: every stream of streams_open NAME got its first event.
+all_streaming() {
+	local f
+	for f in "$dir/$1".*; do
+		grep -q '^event: status$' "$f" || return 1
+	done
+}
+
 # 50 streams, plus one whose lines are time-stamped.
-for i in $(seq 1 50); do
-	ip netns exec "$ns" curl -skN --max-time 90 -b "$API_JAR" "$URL/api/networks/1/events" \
-		>"$dir/stream.$i" 2>/dev/null &
-	stream_pids+=($!)
-done
+streams_open stream 50 90
 t0=$EPOCHREALTIME
 (ip netns exec "$ns" curl -skN --max-time 18 -b "$API_JAR" "$URL/api/networks/1/events" 2>/dev/null |
 	while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$dir/timed") &
 timed_pid=$!
-all_streaming() {
-	local f
-	for f in "$dir"/stream.*; do
-		grep -q '^event: status$' "$f" || return 1
-	done
-}
-ok "50 concurrent streams all receive their first event" wait_until 20 all_streaming
+ok "50 concurrent streams all receive their first event" wait_until 20 all_streaming stream
 ok "200 requests with 50 open streams" latency "$dir/lat1"
 read -r p50_1 p99_1 <"$dir/lat1" || true
 diag "GET /api/networks with 50 streams: p50 ${p50_1:-?} ms, p99 ${p99_1:-?} ms"
@@ -431,25 +433,15 @@ ok "a keepalive comment within 15 s" grep -q ' : keepalive$' "$dir/timed"
 data=$(sed -n 's/^data: //p' "$dir/stream.1" | tail -n 1)
 like "$data" '^\[\{"peer_id":1,"online":true,"last_handshake":[1-9][0-9]*,"transfer_rx":[1-9][0-9]*,"transfer_tx":[1-9][0-9]*,"public_key":"'"${P1_PUB//+/\\+}"'"\},\{"peer_id":2,"online":false,"last_handshake":0,' \
 	"event data: peers in DB order with live state"
-is "$(jlen "$(sed -n 's/^data: //p' "$dir/stream.1" | head -n 1)" '$')" 3 "every peer of the network is in the event"
+is "$(json_len "$(sed -n 's/^data: //p' "$dir/stream.1" | head -n 1)" '$')" 3 "every peer of the network is in the event"
 
 # Clients go away: every stream ends (its access log line) and its thread
 # serves again.
 streams_stop
 stream_done() { [ "$(ended)" -ge $((ended_before + 51)) ]; }
 ok "every stream ends when its client disconnects" wait_until 15 stream_done
-for i in $(seq 1 64); do
-	ip netns exec "$ns" curl -skN --max-time 20 -b "$API_JAR" "$URL/api/networks/1/events" \
-		>"$dir/again.$i" 2>/dev/null &
-	stream_pids+=($!)
-done
-all_again() {
-	local f
-	for f in "$dir"/again.*; do
-		grep -q '^event: status$' "$f" || return 1
-	done
-}
-ok "all 64 threads serve again (none leaked)" wait_until 20 all_again
+streams_open again 64 20
+ok "all 64 threads serve again (none leaked)" wait_until 20 all_streaming again
 streams_stop
 is "$(ls "/proc/$sse_pid/task" | wc -l)" "$threads_before" "thread count unchanged"
 
@@ -539,7 +531,7 @@ is "$(sqlite3 "$DB" "SELECT group_concat(name, ',') FROM peers")" "Imported Peer
 consistent=1
 for i in $(seq 1 10); do
 	api GET /api/networks
-	[ "$(jlen "$API_BODY" '$')" = 2 ] || consistent=0
+	[ "$(json_len "$API_BODY" '$')" = 2 ] || consistent=0
 done
 is "$consistent" 1 "every worker serves the restored DB (10 requests)"
 is "$(wg_peers wg0)" "$peers_at_backup" "wg0 has the peers of the backup again"
@@ -600,7 +592,7 @@ no_secret() { ! grep -qF -e 'sb1:' -e "$SRV_PRIV" <<<"$API_BODY"; }
 ok "no secret in debug info" no_secret
 api GET "/api/debug/logs?level=warn&limit=5"
 is "$API_STATUS" 200 "GET /api/debug/logs: 200"
-is "$(json_get "$API_BODY" '$.count')" "$(jlen "$API_BODY" '$.entries')" "count = entries"
+is "$(json_get "$API_BODY" '$.count')" "$(json_len "$API_BODY" '$.entries')" "count = entries"
 ok "at most 5 entries" test "$(json_get "$API_BODY" '$.count')" -le 5
 like "$API_BODY" '"message":"http_request"[^}]*"path":"/api/nope"' "the 404 just made is kept with its attributes"
 api GET "/api/debug/logs?level=error"
@@ -609,7 +601,7 @@ only_errors() { ! grep -q '"level":"WARN"' <<<"$API_BODY"; }
 ok "  ... and nothing else" only_errors
 while IFS='|' read -r query fields; do
 	bad_get "/api/debug/logs?$query" 400 VALIDATION_ERROR "debug logs: $query"
-	is "$(fields_of)" "$fields" "  ... blames $fields"
+	is "$(api_error_fields)" "$fields" "  ... blames $fields"
 done <<EOF
 level=info|level
 limit=0|limit

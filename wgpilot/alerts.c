@@ -301,20 +301,6 @@ static void fmt_time(char out[40], long long t)
 	strftime(out, 40, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-static void html_escape(struct sbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': sb_puts(b, "&lt;"); break;
-		case '>': sb_puts(b, "&gt;"); break;
-		case '&': sb_puts(b, "&amp;"); break;
-		case '"': sb_puts(b, "&quot;"); break;
-		case '\'': sb_puts(b, "&#39;"); break;
-		default: sb_putc(b, *s);
-		}
-	}
-}
-
 static void human_bytes(char out[32], long long v)
 {
 	static const char *const u[] = { "B", "KB", "MB", "GB", "TB", "PB" };
@@ -338,9 +324,9 @@ static void compose(const struct hit *h, char *subject, size_t subsz, struct sbu
 	case AT_OFFLINE:
 		snprintf(subject, subsz, "[wgpilot] Peer %s offline (%s)", h->peer->name, h->net->name);
 		sb_puts(html, "Peer <b>");
-		html_escape(html, h->peer->name);
+		sb_html_str(html, h->peer->name);
 		sb_puts(html, "</b> of network <b>");
-		html_escape(html, h->net->name);
+		sb_html_str(html, h->net->name);
 		if (h->since) {
 			fmt_time(when, h->since);
 			sb_printf(html, "</b> has been offline since %s (threshold %s).", when,
@@ -354,18 +340,18 @@ static void compose(const struct hit *h, char *subject, size_t subsz, struct sbu
 	case AT_DOWN:
 		snprintf(subject, subsz, "[wgpilot] Interface %s down (%s)", h->net->iface, h->net->name);
 		sb_puts(html, "The interface <b>");
-		html_escape(html, h->net->iface);
+		sb_html_str(html, h->net->iface);
 		sb_puts(html, "</b> of network <b>");
-		html_escape(html, h->net->name);
+		sb_html_str(html, h->net->name);
 		sb_puts(html, h->net->present ? "</b> is down." : "</b> does not exist in the kernel.");
 		break;
 	default:
 		human_bytes(amount, h->growth);
 		snprintf(subject, subsz, "[wgpilot] Transfer spike: peer %s (%s)", h->peer->name, h->net->name);
 		sb_puts(html, "Peer <b>");
-		html_escape(html, h->peer->name);
+		sb_html_str(html, h->peer->name);
 		sb_puts(html, "</b> of network <b>");
-		html_escape(html, h->net->name);
+		sb_html_str(html, h->net->name);
 		sb_printf(html, "</b> transferred %s within the last %s, above the limit of %s.", amount,
 			  h->a->window == 60 ? "minute" : h->a->window == 3600 ? "hour" : "day",
 			  h->a->threshold);

@@ -40,6 +40,9 @@ int cmd_backup(struct cli *c, const char *output);
 int cmd_restore(struct cli *c, const char *file);
 /* Offline checks with a fix for each problem (diagnose.c). */
 int cmd_diagnose(struct cli *c, int as_json);
+/* tls apply | tls deployed: the certificate nginx serves (tlsjob.c, root;
+ * operations.md §6). -2 for another subcommand (usage). */
+int cmd_tls(struct cli *c, const char *sub);
 
 /* ---- job plumbing (jobs.c) ---- */
 

@@ -335,45 +335,71 @@ static void check_database(struct diag *d, const struct config *cfg, sqlite3 **o
 	    (long long)ws.st_size >> 10);
 }
 
+/* The certificate nginx serves, found as `wgpilot tls apply` (tlsjob.c)
+ * and GET /api/settings/tls find it: certs/current once the job switched
+ * it, else the pair tls.mode names (acme: certbot's live/ in certs/acme). */
 static void check_tls(struct diag *d, const struct config *cfg)
 {
-	char crt[PATH_MAX + 64], key[PATH_MAX + 64], fix[PATH_MAX + 128], when[32];
+	char crt[PATH_MAX + 64], key[PATH_MAX + 64], fix[PATH_MAX + 192], when[32], certs[PATH_MAX];
+	char source[32] = "", domain[256] = "", *host = NULL;
+	bool acme = strcmp(cfg->tls_mode, "acme") == 0, current = false;
 	struct tls_cert_info ci;
+	sqlite3 *db;
 	long long left;
 	struct tm tm;
 	int err;
 
-	if (cfg->tls_cert_file[0]) {
+	if (acme && cfg->acme_domain[0]) {
+		snprintf(domain, sizeof domain, "%s", cfg->acme_domain);
+	} else if (acme && db_open(cfg->db_path, DB_RDONLY, &db) == 0) {
+		if (db_setting_get(db, "hostname", &host) >= 0 && host)
+			snprintf(domain, sizeof domain, "%s", host);
+		free(host);
+		db_close(db);
+	}
+	if (tls_path(certs, sizeof certs, cfg->data_dir, TLS_CERTS_DIR, NULL) == 0
+	    && tls_served_source(certs, source, sizeof source) == 0) {
+		current = true;
+		tls_path(crt, sizeof crt, cfg->data_dir, TLS_CUR_CRT, NULL);
+		tls_path(key, sizeof key, cfg->data_dir, TLS_CUR_KEY, NULL);
+	} else if (strcmp(cfg->tls_mode, "manual") == 0) {
 		snprintf(crt, sizeof crt, "%s", cfg->tls_cert_file);
 		snprintf(key, sizeof key, "%s", cfg->tls_key_file);
-	} else if (strcmp(cfg->tls_mode, "acme") == 0 && cfg->acme_domain[0]) {
-		snprintf(crt, sizeof crt, "/etc/letsencrypt/live/%s/fullchain.pem", cfg->acme_domain);
-		snprintf(key, sizeof key, "/etc/letsencrypt/live/%s/privkey.pem", cfg->acme_domain);
-	} else {
-		snprintf(crt, sizeof crt, "%s/certs/selfsigned.crt", cfg->data_dir);
-		snprintf(key, sizeof key, "%s/certs/selfsigned.key", cfg->data_dir);
+	} else if (!acme || tls_path(crt, sizeof crt, cfg->data_dir, TLS_ACME_CRT, domain) < 0
+		   || tls_path(key, sizeof key, cfg->data_dir, TLS_ACME_KEY, domain) < 0
+		   || access(crt, F_OK) != 0) {
+		tls_path(crt, sizeof crt, cfg->data_dir, TLS_SELF_CRT, NULL);
+		tls_path(key, sizeof key, cfg->data_dir, TLS_SELF_KEY, NULL);
+		snprintf(source, sizeof source, "self-signed");
 	}
 	if ((err = tls_cert_info(crt, &ci)) < 0) {
-		add(d, FAIL, "tls", strcmp(cfg->tls_mode, "self-signed") == 0 ? "wgpilot init (creates it)"
-		    : "set tls.cert_file/tls.key_file to a readable certificate", "%s: %s", crt,
-		    err == -EINVAL ? "no readable certificate" : strerror(-err));
+		add(d, FAIL, "tls", strcmp(cfg->tls_mode, "manual") != 0 ? "wgpilot tls apply (as root)"
+		    : "set tls.cert_file/tls.key_file to a readable certificate, then wgpilot tls apply",
+		    "%s: %s", crt[0] ? crt : "tls.cert_file", err == -EINVAL ? "no readable certificate"
+		    : strerror(-err));
 		return;
 	}
 	left = ((long long)ci.not_after - (long long)time(NULL)) / 86400;
 	gmtime_r(&ci.not_after, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d", &tm);
-	snprintf(fix, sizeof fix, strcmp(cfg->tls_mode, "self-signed") == 0
-		 ? "rm %s and run wgpilot init to make a new self-signed certificate, then reload nginx"
-		 : "renew the certificate (certbot renew) and reload nginx", crt);
+	snprintf(fix, sizeof fix, "wgpilot tls apply (as root) renews or replaces %s and reloads nginx", crt);
 	if (ci.not_after < time(NULL))
 		add(d, FAIL, "tls", fix, "%s expired on %s", crt, when);
 	else if (left < CERT_WARN_DAYS)
 		add(d, WARN, "tls", fix, "%s expires in %lld days (%s)", crt, left, when);
 	else if (access(key, R_OK) == 0 && tls_key_matches(crt, key) == 0)
 		add(d, FAIL, "tls", "use the key the certificate was issued for", "%s does not match %s", key, crt);
+	else if (source[0] && strcmp(source, cfg->tls_mode) != 0)
+		add(d, WARN, "tls", acme ? "check that port 80 reaches this host for the domain, then "
+		    "wgpilot tls apply (see certs/acme/logs)" : strcmp(cfg->tls_mode, "manual") == 0
+		    ? "fix tls.cert_file/tls.key_file, then wgpilot tls apply" : "wgpilot tls apply (as root)",
+		    "%s mode%s%s, but the %s certificate %s is served (valid until %s, "
+		    "issuer \"%s\")", cfg->tls_mode, domain[0] ? " for " : "", domain, source, crt, when,
+		    ci.issuer_cn);
 	else
-		add(d, PASS, "tls", NULL, "%s mode, %s valid until %s (%lld days), issuer \"%s\"",
-		    cfg->tls_mode, crt, when, left, ci.issuer_cn);
+		add(d, PASS, "tls", NULL, "%s mode%s%s, %s%s valid until %s (%lld days), issuer \"%s\"",
+		    cfg->tls_mode, domain[0] ? " for " : "", domain, crt, current ? " (served)" : "", when,
+		    left, ci.issuer_cn);
 }
 
 static void check_cron(struct diag *d)

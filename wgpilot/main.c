@@ -35,6 +35,9 @@ static void usage(FILE *to)
 	      "                               consistent copy of the database (VACUUM INTO)\n"
 	      "  restore FILE                 replace the database with a verified backup\n"
 	      "  diagnose [--json]            offline checks, each problem with its fix\n"
+	      "  tls apply                    (root) choose, obtain or renew the certificate nginx\n"
+	      "                               serves for tls.mode, reload nginx, run a queued test\n"
+	      "  tls deployed                 (root) certbot's deploy hook: switch and reload only\n"
 	      "  version                      print version, commit and build date\n"
 	      "\n"
 	      "cron jobs (each runs once at a time; a second start is a logged no-op):\n"
@@ -163,6 +166,7 @@ static int run_expire(struct cli *c, char **args) { return cmd_expire(c); }
 static int run_gc(struct cli *c, char **args) { return cmd_gc(c); }
 static int run_diagnose(struct cli *c, char **args) { return cmd_diagnose(c, c->json); }
 static int run_restore(struct cli *c, char **args) { return cmd_restore(c, args[0]); }
+static int run_tls(struct cli *c, char **args) { return cmd_tls(c, args[0]); }
 
 static int run_backup(struct cli *c, char **args)
 {
@@ -190,6 +194,7 @@ static const struct command {
 	{ "backup", run_backup, F_OUTPUT, 0, 1 },
 	{ "restore", run_restore, 0, 1, 1 },
 	{ "diagnose", run_diagnose, F_JSON, 0, 0 },
+	{ "tls", run_tls, 0, 1, 1 },
 };
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
  * OpenSSL 3 EVP/X509 API only. Key material only ever sits in OpenSSL's
  * secure-clearing buffers or in buffers this file wipes before freeing.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -117,13 +118,29 @@ static X509 *tls_make_cert(EVP_PKEY *pkey)
 
 /* ---- files ----------------------------------------------------------------- */
 
+/* Writes len bytes of data to fd, then syncs it. 0 or -errno. */
+static int tls_write_all(int fd, const char *data, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
 /* Writes bio's bytes to a new temp file beside path (name left in tmp) with
  * mode, synced. 0 or -errno; on failure no temp file is left. */
 static int tls_write_temp(const char *path, BIO *bio, mode_t mode, char tmp[PATH_MAX])
 {
 	char *data;
 	long len = BIO_get_mem_data(bio, &data);
-	ssize_t n;
 	int fd, rc = 0;
 
 	if ((size_t)snprintf(tmp, PATH_MAX, "%s.XXXXXX", path) >= PATH_MAX) {
@@ -138,17 +155,8 @@ static int tls_write_temp(const char *path, BIO *bio, mode_t mode, char tmp[PATH
 	}
 	if (fchmod(fd, mode) < 0)
 		rc = -errno;
-	while (rc == 0 && len > 0) {
-		n = write(fd, data, (size_t)len);
-		if (n < 0 && errno != EINTR)
-			rc = -errno;
-		if (n > 0) {
-			data += n;
-			len -= n;
-		}
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
+	if (rc == 0)
+		rc = tls_write_all(fd, data, len > 0 ? (size_t)len : 0);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc < 0) {
@@ -224,46 +232,52 @@ out:
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* The whole file (at most TLS_MAX_PEM bytes) in a memory BIO; the caller
- * wipes and frees *bufp after freeing the BIO. 0 or -errno. */
-static int tls_read_pem(const char *path, BIO **biop, char **bufp)
+/* The whole file (at most TLS_MAX_PEM bytes) in *bufp (TLS_MAX_PEM + 1
+ * bytes, always set when not -ENOMEM: the caller passes it to tls_wipe),
+ * its length in *lenp. 0 or -errno (-EFBIG when larger). */
+static int tls_slurp(const char *path, char **bufp, size_t *lenp)
 {
 	char *buf = malloc(TLS_MAX_PEM + 1);
 	size_t len = 0;
 	ssize_t n;
 	int fd = -1, rc = 0;
 
-	*biop = NULL;
 	*bufp = buf;
+	*lenp = 0;
 	if (!buf)
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
+	if (fd < 0)
+		return -errno;
 	while (len <= TLS_MAX_PEM) {
 		n = read(fd, buf + len, TLS_MAX_PEM + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			goto out;
+			break;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
-	if (len > TLS_MAX_PEM) {
+	close(fd);
+	if (rc == 0 && len > TLS_MAX_PEM)
 		rc = -EFBIG;
-		goto out;
-	}
-	*biop = BIO_new_mem_buf(buf, (int)len);
-	if (!*biop)
+	*lenp = len;
+	return rc;
+}
+
+/* The whole file (at most TLS_MAX_PEM bytes) in a memory BIO; the caller
+ * wipes and frees *bufp after freeing the BIO. 0 or -errno. */
+static int tls_read_pem(const char *path, BIO **biop, char **bufp)
+{
+	size_t len;
+	int rc = tls_slurp(path, bufp, &len);
+
+	*biop = NULL;
+	if (rc == 0 && !(*biop = BIO_new_mem_buf(*bufp, (int)len)))
 		rc = -ENOMEM;
-out:
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 
@@ -375,5 +389,247 @@ out:
 	EVP_PKEY_free(pkey);
 	X509_free(x);
 	ERR_clear_error();
+	return rc;
+}
+
+/* ---- what nginx serves --------------------------------------------------- */
+
+static const char *const tls_file_names[TLS_FILE__MAX] = {
+	[TLS_SELF_CRT] = "certs/selfsigned.crt", [TLS_SELF_KEY] = "certs/selfsigned.key",
+	[TLS_ACME_DIR] = "certs/acme", [TLS_ACME_CRT] = "certs/acme/live/%s/fullchain.pem",
+	[TLS_ACME_KEY] = "certs/acme/live/%s/privkey.pem", [TLS_CERTS_DIR] = "certs",
+	[TLS_CUR_CRT] = "certs/current/fullchain.pem", [TLS_CUR_KEY] = "certs/current/privkey.pem",
+	[TLS_CUR_SOURCE] = "certs/current/source", [TLS_WEBROOT] = "acme-webroot",
+	[TLS_TRIGGER] = "tls.trigger",
+};
+
+int tls_path(char *out, size_t outsz, const char *data_dir, enum tls_file f, const char *domain)
+{
+	char rel[512];
+	int n;
+
+	if ((unsigned)f >= TLS_FILE__MAX)
+		return -EINVAL;
+	if (f == TLS_ACME_CRT || f == TLS_ACME_KEY) {
+		/* the name becomes a directory: never one that leaves live/ */
+		if (!domain || !*domain || *domain == '.' || strchr(domain, '/') || strlen(domain) > 253)
+			return -EINVAL;
+		snprintf(rel, sizeof rel, tls_file_names[f], domain);
+	} else {
+		snprintf(rel, sizeof rel, "%s", tls_file_names[f]);
+	}
+	n = snprintf(out, outsz, "%s/%s", data_dir, rel);
+	return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
+}
+
+int tls_pair_check(const char *crt_path, const char *key_path, time_t now, long long min_secs,
+		   struct tls_cert_info *info, char *why, size_t whysz)
+{
+	struct tls_cert_info scratch;
+	char when[32];
+	struct tm tm;
+	int rc;
+
+	if (!info)
+		info = &scratch;
+	if (!why || !whysz) {
+		why = when;
+		whysz = sizeof when;
+	}
+	rc = tls_cert_info(crt_path, info);
+	if (rc < 0) {
+		snprintf(why, whysz, "%s: %s", crt_path, rc == -EINVAL ? "no PEM certificate" : strerror(-rc));
+		return rc;
+	}
+	rc = tls_key_matches(crt_path, key_path);
+	if (rc < 0) {
+		snprintf(why, whysz, "%s: %s", key_path, rc == -EINVAL ? "no unencrypted PEM private key"
+			 : strerror(-rc));
+		return rc;
+	}
+	if (rc == 0) {
+		snprintf(why, whysz, "%s does not belong to %s", key_path, crt_path);
+		return -EKEYREJECTED;
+	}
+	gmtime_r(&info->not_after, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+	if ((long long)info->not_after <= (long long)now) {
+		snprintf(why, whysz, "%s expired on %s", crt_path, when);
+		return -EKEYEXPIRED;
+	}
+	if ((long long)info->not_after - (long long)now <= min_secs) {
+		snprintf(why, whysz, "%s expires on %s", crt_path, when);
+		return -EKEYEXPIRED;
+	}
+	snprintf(why, whysz, "%s valid until %s", crt_path, when);
+	return 0;
+}
+
+/* 1 when path holds exactly len bytes equal to data, 0 otherwise. */
+static int tls_same_bytes(const char *path, const char *data, size_t len)
+{
+	char *buf;
+	size_t n;
+	int same = tls_slurp(path, &buf, &n) == 0 && n == len && memcmp(buf, data, len) == 0;
+
+	tls_wipe(buf);
+	return same;
+}
+
+/* Creates dir/name (new, mode) with data. 0 or -errno. */
+static int tls_put(const char *dir, const char *name, const char *data, size_t len, mode_t mode)
+{
+	char path[PATH_MAX + 32];
+	int fd, rc;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	rc = fchmod(fd, mode) < 0 ? -errno : tls_write_all(fd, data, len);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Removes certs_dir/name (a served.* directory) and its files. */
+static void tls_remove_served(const char *certs_dir, const char *name)
+{
+	static const char *const files[] = { "fullchain.pem", "privkey.pem", "source" };
+	char path[PATH_MAX + 300];
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s/%s", certs_dir, name, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof path, "%s/%s", certs_dir, name);
+	rmdir(path);
+}
+
+/* Every served.* but keep, and stale temp links of earlier runs. */
+static void tls_prune(const char *certs_dir, const char *keep)
+{
+	DIR *d = opendir(certs_dir);
+	struct dirent *e;
+	char path[PATH_MAX + 300];
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "served.", 7) == 0 && strcmp(e->d_name, keep) != 0) {
+			tls_remove_served(certs_dir, e->d_name);
+		} else if (strncmp(e->d_name, ".current.", 9) == 0) {
+			snprintf(path, sizeof path, "%s/%s", certs_dir, e->d_name);
+			unlink(path);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path, const char *source)
+{
+	char *crt = NULL, *key = NULL, dir[PATH_MAX + 16], link_tmp[PATH_MAX + 32], cur[PATH_MAX];
+	char path[PATH_MAX + 32];
+	const char *name;
+	size_t crt_len, key_len;
+	struct stat st;
+	int rc;
+
+	dir[0] = '\0';
+	if ((rc = tls_slurp(crt_path, &crt, &crt_len)) < 0 || (rc = tls_slurp(key_path, &key, &key_len)) < 0)
+		goto out;
+	if ((size_t)snprintf(cur, sizeof cur, "%s/current", certs_dir) >= sizeof cur) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/fullchain.pem", cur);
+	if (tls_same_bytes(path, crt, crt_len)) {
+		snprintf(path, sizeof path, "%s/privkey.pem", cur);
+		if (tls_same_bytes(path, key, key_len)) {
+			snprintf(path, sizeof path, "%s/source", cur);
+			if (tls_same_bytes(path, source, strlen(source))) {
+				rc = 0;
+				goto out;
+			}
+		}
+	}
+	if (stat(certs_dir, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	snprintf(dir, sizeof dir, "%s/served.XXXXXX", certs_dir);
+	if (!mkdtemp(dir)) {
+		rc = -errno;
+		dir[0] = '\0';
+		goto out;
+	}
+	/* nginx's master (root) reads the key; the API (group) the certificate */
+	if ((geteuid() == 0 && chown(dir, (uid_t)-1, st.st_gid) < 0) || chmod(dir, 0710) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = tls_put(dir, "privkey.pem", key, key_len, 0600)) < 0
+	    || (rc = tls_put(dir, "fullchain.pem", crt, crt_len, 0644)) < 0
+	    || (rc = tls_put(dir, "source", source, strlen(source), 0644)) < 0)
+		goto out;
+	snprintf(path, sizeof path, "%s/source", dir);
+	tls_sync_dir(path);     /* the new directory's entries */
+	name = strrchr(dir, '/') + 1;
+	snprintf(link_tmp, sizeof link_tmp, "%s/.current.%ld", certs_dir, (long)getpid());
+	unlink(link_tmp);
+	if (symlink(name, link_tmp) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (rename(link_tmp, cur) < 0) {
+		rc = -errno;
+		unlink(link_tmp);
+		goto out;
+	}
+	tls_sync_dir(cur);
+	tls_prune(certs_dir, name);
+	dir[0] = '\0';         /* in use now */
+	rc = 1;
+out:
+	if (dir[0])
+		tls_remove_served(certs_dir, strrchr(dir, '/') + 1);
+	tls_wipe(crt);
+	tls_wipe(key);
+	return rc;
+}
+
+int tls_served_source(const char *certs_dir, char *out, size_t outsz)
+{
+	char path[PATH_MAX], *buf;
+	size_t len;
+	int rc;
+
+	out[0] = '\0';
+	if ((size_t)snprintf(path, sizeof path, "%s/current/source", certs_dir) >= sizeof path)
+		return -ENAMETOOLONG;
+	rc = tls_slurp(path, &buf, &len);
+	if (rc == 0) {
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+			len--;
+		snprintf(out, outsz, "%.*s", (int)len, buf);
+	}
+	tls_wipe(buf);
+	return rc;
+}
+
+int tls_trigger(const char *data_dir)
+{
+	char path[PATH_MAX], line[32];
+	int fd, rc, n;
+
+	if ((rc = tls_path(path, sizeof path, data_dir, TLS_TRIGGER, NULL)) < 0)
+		return rc;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof line, "%lld\n", (long long)time(NULL));
+	rc = tls_write_all(fd, line, (size_t)n);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
 	return rc;
 }

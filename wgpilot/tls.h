@@ -36,4 +36,60 @@ int tls_cert_info(const char *crt_path, struct tls_cert_info *out);
  * (-errno, or -EINVAL for no PEM certificate / unencrypted private key). */
 int tls_key_matches(const char *crt_path, const char *key_path);
 
+/* ---- what nginx serves (operations.md §6, C design) ----------------------
+ *
+ * nginx names <data_dir>/certs/current/fullchain.pem and privkey.pem;
+ * current is a symlink to a directory served.XXXXXX holding copies of the
+ * pair chosen by `wgpilot tls apply` plus a file "source" (self-signed,
+ * acme or manual). The symlink is replaced with rename(), so nginx never
+ * reads a certificate with the key of another. */
+
+/* Renewal window: a self-signed certificate this close to its end is made
+ * anew, an ACME one renewed (certbot's own default), diagnose warns. */
+#define TLS_RENEW_DAYS 30
+
+enum tls_file {
+	TLS_SELF_CRT, TLS_SELF_KEY,     /* certs/selfsigned.crt, .key */
+	TLS_ACME_DIR,                   /* certs/acme: certbot --config-dir */
+	TLS_ACME_CRT, TLS_ACME_KEY,     /* certs/acme/live/<domain>/fullchain.pem, privkey.pem */
+	TLS_CERTS_DIR,                  /* certs */
+	TLS_CUR_CRT, TLS_CUR_KEY,       /* certs/current/fullchain.pem, privkey.pem */
+	TLS_CUR_SOURCE,                 /* certs/current/source */
+	TLS_WEBROOT,                    /* acme-webroot: certbot -w, nginx's port-80 root */
+	TLS_TRIGGER,                    /* tls.trigger: touched by the API, watched by
+	                                 * wgpilot-acme.path */
+	TLS_FILE__MAX
+};
+
+/* Writes the path of f under data_dir into out. domain is used (and must be
+ * non-empty, without '/', not starting with '.') for TLS_ACME_CRT/KEY only.
+ * 0, -EINVAL for a bad domain, -ENAMETOOLONG. */
+int tls_path(char *out, size_t outsz, const char *data_dir, enum tls_file f, const char *domain);
+
+/* Whether the pair can be served at now: the certificate reads, the key
+ * matches, and it stays valid for more than min_secs. 0 when it can; else
+ * -errno from the files, -EINVAL (no PEM certificate or key), -EKEYREJECTED
+ * (key does not match), -EKEYEXPIRED (expired, or ends within min_secs),
+ * with a one-line reason naming the file in why (may be NULL). *info (may
+ * be NULL) is filled when the certificate reads. */
+int tls_pair_check(const char *crt_path, const char *key_path, time_t now, long long min_secs,
+		   struct tls_cert_info *info, char *why, size_t whysz);
+
+/* Makes current serve copies of crt_path and key_path, recording source
+ * (a word). Nothing is written when current already holds the same bytes
+ * and source. The new directory gets the group of certs_dir, mode 0710,
+ * the certificate 0644 and the key 0600; older served.* are removed.
+ * 1 switched, 0 unchanged, -errno (then current is as before). */
+int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path, const char *source);
+
+/* Asks wgpilot-acme.path to start `wgpilot tls apply`: writes the time
+ * into <data_dir>/tls.trigger (created 0640; the unit watches for the
+ * write). Called by the API (unprivileged) after a change the root job must
+ * act on. 0 or -errno. */
+int tls_trigger(const char *data_dir);
+
+/* The source word current records ("" and -ENOENT before the first
+ * tls_serve). 0 or -errno. */
+int tls_served_source(const char *certs_dir, char *out, size_t outsz);
+
 #endif

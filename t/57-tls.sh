@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `wgpilot tls apply` (operations.md §6, wgpilot/tlsjob.c) against real
+# parts in a network namespace: certbot talking to pebble (Let's Encrypt's
+# test ACME server, HTTP-01 validation switched off with
+# PEBBLE_VA_ALWAYS_VALID), and an nginx of its own that serves
+# certs/current and is reloaded by SIGHUP (counted in its error log).
+# Covered: self-signed made, kept (second run changes nothing) and renewed
+# near expiry; ACME issue, idempotence, the queued --dry-run test, failure
+# -> self-signed + tls_acme_fallback + alert + tls_status warning (one
+# alert per episode); manual good pair switched, mismatched key / expired
+# certificate / missing file never switched; the lock.
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
+need_root
+need_cmd certbot pebble nginx openssl sqlite3 flock python3 ip
+
+mk_tmpdir
+dir=$WGP_TMP
+WGP=$top_builddir/wgpilot/wgpilot
+ns=wgp-t57-$$
+DATA=$dir/data
+CERTS=$DATA/certs
+DB=$DATA/wgpilot.db
+PIDF=$dir/nginx/nginx.pid
+mk_netns "$ns"
+
+cat >"$dir/config.yaml" <<YAML
+database:
+  path: "$DATA/wgpilot.db"
+auth:
+  master_key_file: "$dir/master.key"
+YAML
+export WGPILOT_CONFIG=$dir/config.yaml
+"$WGP" init >"$dir/init.log" 2>&1 || { diag "$(cat "$dir/init.log")"; bail_out "wgpilot init failed"; }
+
+# --- pebble with a CA of our own for its HTTPS -------------------------------------
+mkdir -p "$dir/peb"
+(
+	cd "$dir/peb"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=t57 CA" \
+		-keyout ca.key -out ca.crt
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+		-keyout key.pem -out req.csr
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf
+	openssl x509 -req -in req.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile ext.cnf -out cert.pem
+) >/dev/null 2>&1 || bail_out "openssl could not make pebble's certificate"
+cat >"$dir/peb/pebble.json" <<EOF
+{"pebble": {"listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
+  "certificate": "$dir/peb/cert.pem", "privateKey": "$dir/peb/key.pem",
+  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+EOF
+PEBBLE_PID=""
+pebble_up() {
+	spawn "$dir/pebble.log" ip netns exec "$ns" env PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 \
+		PEBBLE_WFE_NONCEREJECT=0 pebble -config "$dir/peb/pebble.json"
+	PEBBLE_PID=$SPAWN_PID
+	wait_until 20 ip netns exec "$ns" curl -sf --cacert "$dir/peb/ca.crt" https://localhost:14000/dir
+}
+pebble_down() { kill "$PEBBLE_PID" 2>/dev/null; wait "$PEBBLE_PID" 2>/dev/null || true; }
+
+# --- the job ------------------------------------------------------------------------
+RUN=0
+LOG=""
+RC=0
+# apply [VAR=VALUE...]: one `wgpilot tls apply` in the namespace; LOG, RC.
+apply() {
+	RUN=$((RUN + 1))
+	LOG=$dir/apply.$RUN.log
+	RC=0
+	ip netns exec "$ns" env REQUESTS_CA_BUNDLE="$dir/peb/ca.crt" \
+		WGPILOT_TLS_ACME_SERVER=https://localhost:14000/dir WGPILOT_TLS_NGINX_PID="$PIDF" \
+		WGPILOT_TLS_CERTBOT_TIMEOUT=120 "$@" "$WGP" tls apply >"$LOG" 2>&1 || RC=$?
+}
+logged() { grep -q "\"msg\":\"$1\"" "$LOG"; }
+status_json() { sqlite3 "$DB" "SELECT value FROM settings WHERE key = 'tls_status'"; }
+st() { json_get "$(status_json)" "$1" 2>/dev/null || echo "-"; }
+source_now() { cat "$CERTS/current/source" 2>/dev/null || echo none; }
+issuer_of() { openssl x509 -noout -issuer -nameopt multiline -in "$1" 2>/dev/null | sed -n 's/^ *commonName *= //p'; }
+fp() { openssl x509 -noout -fingerprint -sha256 -in "$1" 2>/dev/null | sed 's/.*=//'; }
+served_fp() {
+	ip netns exec "$ns" openssl s_client -connect 127.0.0.1:8443 -servername vpn.example.test \
+		</dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//'
+}
+serves() { [ "$(served_fp)" = "$(fp "$CERTS/current/fullchain.pem")" ]; }
+hups() { grep -c 'signal 1 (SIGHUP) received' "$dir/nginx/error.log" || true; }
+
+# --- self-signed: made, served, then nothing changes ---------------------------------------
+apply
+is "$RC/$(source_now)" 0/self-signed "self-signed: first run serves certs/current from the self-signed pair"
+is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$CERTS/selfsigned.crt")" "  a copy of selfsigned.crt"
+is "$(stat -c '%a' "$CERTS/current/privkey.pem")/$(stat -c '%a' "$CERTS/current/fullchain.pem")" 600/644 \
+	"  key 0600, certificate 0644"
+is "$(readlink "$CERTS/current")" "$(cd "$CERTS" && ls -d served.*)" "  current is a symlink to the one served.* dir"
+
+mkdir -p "$dir/nginx"
+cat >"$dir/nginx/nginx.conf" <<EOF
+pid $PIDF;
+error_log $dir/nginx/error.log notice;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $dir/nginx/body;
+    fastcgi_temp_path $dir/nginx/fastcgi;
+    proxy_temp_path $dir/nginx/proxy;
+    scgi_temp_path $dir/nginx/scgi;
+    uwsgi_temp_path $dir/nginx/uwsgi;
+    server {
+        listen 127.0.0.1:8443 ssl;
+        ssl_certificate $CERTS/current/fullchain.pem;
+        ssl_certificate_key $CERTS/current/privkey.pem;
+        location / { return 200 "ok\n"; }
+    }
+}
+EOF
+ip netns exec "$ns" nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" >"$dir/nginx/start.log" 2>&1 \
+	|| { diag "$(cat "$dir/nginx/start.log")"; bail_out "nginx does not start"; }
+on_exit sh -c 'kill -QUIT "$(cat "$1")" 2>/dev/null' sh "$PIDF"
+wait_until 10 serves
+ok "nginx serves the self-signed certificate from certs/current" serves
+
+before=$(ls "$CERTS"; cat "$CERTS/selfsigned.crt"; status_json)
+apply
+is "$RC/$(hups)" 0/0 "second run: exit 0, no reload"
+is "$(ls "$CERTS"; cat "$CERTS/selfsigned.crt"; status_json)" "$before" "  nothing changed (files, tls_status)"
+ok "  logged tls_unchanged (debug) or no switch" bash -c "! grep -q '\"msg\":\"tls_switched\"' '$LOG'"
+
+# --- self-signed near its end: made anew ---------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 10 -subj "/CN=old self-signed" \
+	-keyout "$CERTS/selfsigned.key" -out "$CERTS/selfsigned.crt" >/dev/null 2>&1
+old=$(fp "$CERTS/selfsigned.crt")
+apply
+ok "self-signed within 30 days of its end: tls_selfsigned_renewed" logged tls_selfsigned_renewed
+is "$(issuer_of "$CERTS/selfsigned.crt")" "wgpilot self-signed" "  a new wgpilot certificate"
+ok "  valid for a year again" openssl x509 -checkend $((300 * 86400)) -noout -in "$CERTS/selfsigned.crt"
+ok "  switched and nginx reloaded" wait_until 10 serves
+is "$(hups)" 1 "  exactly one SIGHUP"
+new=$(fp "$CERTS/selfsigned.crt")
+apply
+is "$(fp "$CERTS/selfsigned.crt")/$(hups)" "$new/1" "  a fresh one is left alone (no new certificate, no reload)"
+[ "$old" != "$new" ] && pass "  the old one is gone from selfsigned.crt" || fail "  the old one is gone from selfsigned.crt"
+
+# --- acme: issue through certbot and pebble --------------------------------------------------
+pebble_up || bail_out "pebble does not start: $(tail -n 5 "$dir/pebble.log")"
+ACME=(WGPILOT_TLS_MODE=acme WGPILOT_TLS_ACME_DOMAIN=vpn.example.test)
+apply "${ACME[@]}"
+is "$RC/$(source_now)" 0/acme "acme: certbot certonly, then certs/current is the ACME pair"
+like "$(issuer_of "$CERTS/current/fullchain.pem")" '^Pebble Intermediate CA' "  issued by pebble"
+is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$CERTS/acme/live/vpn.example.test/fullchain.pem")" \
+	"  from certs/acme/live/<domain> (certbot --config-dir certs/acme)"
+ok "  logged tls_provisioned" logged tls_provisioned
+ok "  nginx reloaded and serves it" wait_until 10 serves
+is "$(hups)" 2 "  one more SIGHUP"
+like "$(grep -h '^renew_hook\|^server' "$CERTS/acme/renewal/vpn.example.test.conf" | tr '\n' ' ')" \
+	"renew_hook = $WGP --config $dir/config.yaml --data-dir $DATA tls deployed server = https://localhost:14000/dir" \
+	"  renewal config: our deploy hook and the configured ACME server"
+is "$(st '$.ok')/$(st '$.warning')" "true/-" "  tls_status: ok, no warning"
+diagj=$(env "${ACME[@]}" "$WGP" diagnose --json 2>/dev/null || true)
+like "$diagj" 'acme mode for vpn.example.test, [^"]*current/fullchain.pem \(served\) valid until [0-9-]+ \([0-9]+ days\), issuer \\"Pebble Intermediate CA' \
+	"  diagnose names the served certificate and its issuer"
+apply "${ACME[@]}"
+is "$RC/$(hups)/$(source_now)" 0/2/acme "acme again: nothing to do, no reload"
+ok "  certbot not started (the certificate is far from its end)" bash -c "! grep -q tls_certbot_started '$LOG'"
+
+# --- the test queue ----------------------------------------------------------------------------
+sqlite3 "$DB" "INSERT OR REPLACE INTO settings (key, value) VALUES ('tls_status', '{\"test_requested_at\":1,\"ok\":false,\"at\":1,\"message\":\"old\"}')"
+t0=$(date +%s)
+apply "${ACME[@]}"
+is "$(st '$.test_requested_at')" - "queued test: taken (test_requested_at removed)"
+is "$(st '$.ok')" true "  certbot --dry-run against pebble: ok"
+like "$(st '$.message')" 'dry-run for vpn.example.test succeeded' "  message"
+ok "  at is the time of the run" test "$(st '$.at')" -ge "$t0"
+is "$(hups)/$(source_now)" 2/acme "  nothing switched by the test"
+
+# --- acme failure: fallback, warning, one alert per episode -------------------------------------
+pebble_down
+FAIL=(WGPILOT_TLS_MODE=acme WGPILOT_TLS_ACME_DOMAIN=other.example.test)
+apply "${FAIL[@]}"
+is "$RC/$(source_now)" 0/self-signed "acme failure (pebble down, new domain): the self-signed pair is served"
+ok "  WARN tls_acme_fallback" logged tls_acme_fallback
+ok "  alert_fired for it" grep -q '"msg":"alert_fired".*"type":"tls_acme_fallback"' "$LOG"
+is "$(st '$.warning.code')/$(st '$.ok')" "tls_acme_fallback/false" "  tls_status: warning + failed result for the UI"
+like "$(st '$.warning.message')" 'other.example.test.*serving the self-signed certificate' "  warning message"
+ok "  nginx reloaded onto the self-signed certificate" wait_until 10 serves
+since=$(st '$.warning.since')
+apply "${FAIL[@]}"
+ok "  second failing run: no second alert" bash -c "! grep -q '\"msg\":\"alert_fired\"' '$LOG'"
+is "$(st '$.warning.since')" "$since" "  same episode (since kept)"
+
+# --- manual -------------------------------------------------------------------------------------
+mkdir -p "$dir/manual"
+(
+	cd "$dir/manual"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 5 -subj "/CN=Manual Test CA" \
+		-keyout ca.key -out ca.crt
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=vpn.example.test \
+		-keyout good.key -out good.csr
+	openssl x509 -req -in good.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 90 -out good.crt
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key
+) >/dev/null 2>&1
+python3 - "$dir/manual" <<'PY' || diag "python3-cryptography missing: no expired certificate"
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired.example.test")])
+now = datetime.datetime.utcnow()
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=30))
+        .not_valid_after(now - datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+d = sys.argv[1]
+open(d + "/expired.crt", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(d + "/expired.key", "wb").write(key.private_bytes(serialization.Encoding.PEM,
+     serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+PY
+manual() { apply WGPILOT_TLS_MODE=manual WGPILOT_TLS_CERT_FILE="$1" WGPILOT_TLS_KEY_FILE="$2"; }
+h=$(hups)
+manual "$dir/manual/good.crt" "$dir/manual/good.key"
+is "$RC/$(source_now)" 0/manual "manual good pair: switched"
+is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$dir/manual/good.crt")" "  certs/current holds it"
+ok "  nginx reloaded and serves it" wait_until 10 serves
+is "$(hups)" $((h + 1)) "  one SIGHUP"
+ok "  the ACME warning is cleared (alert_cleared)" logged alert_cleared
+is "$(st '$.warning')/$(st '$.ok')" "-/true" "  tls_status without warning"
+
+bad_manual() {  # CRT KEY WHAT
+	local h0
+	h0=$(hups)
+	manual "$1" "$2"
+	is "$RC/$(source_now)" 0/self-signed "manual $3: not served, the self-signed pair instead"
+	ok "  WARN tls_manual_fallback + alert" bash -c "grep -q '\"msg\":\"tls_manual_fallback\"' '$LOG' && grep -q '\"msg\":\"alert_fired\"' '$LOG'"
+	is "$(st '$.warning.code')" tls_manual_fallback "  tls_status warning"
+	ok "  nginx still serves (the self-signed certificate)" wait_until 10 serves
+	is "$(hups)" $((h0 + 1)) "  one reload, onto the self-signed pair"
+	# back to the good pair, so that the next bad one starts from manual
+	manual "$dir/manual/good.crt" "$dir/manual/good.key"
+}
+bad_manual "$dir/manual/good.crt" "$dir/manual/other.key" "mismatched key"
+like "$(json_get "$(grep '"msg":"tls_manual_fallback"' "$dir/apply.$((RUN - 1)).log")" '$.error')" 'does not belong' \
+	"  the reason names the key"
+if [ -s "$dir/manual/expired.crt" ]; then
+	bad_manual "$dir/manual/expired.crt" "$dir/manual/expired.key" "expired certificate"
+else
+	skip 5 "no expired certificate (python3-cryptography)"
+fi
+bad_manual "$dir/manual/missing.crt" "$dir/manual/good.key" "missing file"
+
+# a queued test in manual mode reports the check, ok or not
+sqlite3 "$DB" "UPDATE settings SET value = json_set(value, '$.test_requested_at', 5) WHERE key = 'tls_status'"
+manual "$dir/manual/good.crt" "$dir/manual/other.key"
+is "$(st '$.test_requested_at')/$(st '$.ok')" "-/false" "manual test with a mismatched key: ok false"
+like "$(st '$.message')" 'does not belong' "  message says why"
+
+# --- the lock -------------------------------------------------------------------------------------
+before=$(ls -l "$CERTS"; status_json)
+flock "$DATA/.lock-tls" sleep 3 &
+holder=$!
+on_exit kill "$holder"
+sleep 0.5
+manual "$dir/manual/good.crt" "$dir/manual/good.key"
+is "$RC" 0 "lock held: a second run exits 0"
+ok "  logged job_already_running" logged job_already_running
+is "$(ls -l "$CERTS"; status_json)" "$before" "  and changed nothing"
+wait "$holder" || true
+
+# two real runs at once: the first in certbot (a slow stand-in), the second skips
+cat >"$dir/slow-certbot" <<'EOF'
+#!/bin/sh
+sleep 3
+echo "stand-in certbot: no certificate" >&2
+exit 1
+EOF
+chmod 0755 "$dir/slow-certbot"
+ip netns exec "$ns" env WGPILOT_TLS_CERTBOT="$dir/slow-certbot" WGPILOT_TLS_NGINX_PID="$PIDF" "${FAIL[@]}" \
+	"$WGP" tls apply >"$dir/first.log" 2>&1 &
+first=$!
+on_exit kill "$first"
+sleep 1
+apply "${FAIL[@]}"
+is "$RC" 0 "concurrent runs: the second exits 0"
+ok "  and logged job_already_running" logged job_already_running
+ok "  the first finishes (exit 0)" wait "$first"
+ok "  after running the stand-in certbot" grep -q '"msg":"tls_certbot_failed".*stand-in certbot' "$dir/first.log"
+
+done_testing
