@@ -127,9 +127,12 @@ static long socket_owner(const char *path)
 
 	while (f && fgets(line, sizeof line, f)) {
 		char p[300] = "";
-		unsigned long ino;
+		unsigned long ino, flags;
 
-		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %299s", &ino, p) == 2 && strcmp(p, path) == 0)
+		/* The listening socket (__SO_ACCEPTCON): the connections it
+		 * accepted carry the same path and may be gone a moment later. */
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %lu %299s", &flags, &ino, p) == 3
+		    && (flags & 0x10000) && strcmp(p, path) == 0)
 			inode = ino;
 	}
 	if (f)
