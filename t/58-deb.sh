@@ -194,6 +194,11 @@ is "$(grep -o 'ssl_certificate[_a-z]* [^;]*' "$site" | tr -s ' ' | paste -sd' ')
 	"ssl_certificate /var/lib/wgpilot/certs/current/fullchain.pem ssl_certificate_key /var/lib/wgpilot/certs/current/privkey.pem" \
 	"  ... serving certs/current"
 is "$(readlink "$root/etc/nginx/sites-enabled/wgpilot")" ../sites-available/wgpilot "  ... and enabled"
+if [ -e /etc/nginx/sites-available/default ]; then
+	ok "  ... and Debian's default site disabled (it would take port 80)" test ! -e "$root/etc/nginx/sites-enabled/default"
+else
+	skip 1 "no Debian default nginx site here"
+fi
 out=$(in_root nginx -t 2>&1) && rc=0 || rc=$?
 is "$rc" 0 "nginx -t accepts the configuration with the site"
 [ "$rc" -eq 0 ] || diag "$out"
@@ -266,7 +271,15 @@ ls -l /run/wgpilot >$r/run.ls 2>&1
 pid=$(systemctl show -p MainPID --value wgpilot-reconciler.service)
 { echo "MainPID=$pid"; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/$pid/status; ps -eo pid,user,args; } >$r/rec.proc 2>&1
 wgpilot diagnose >$r/diagnose.txt 2>&1; echo $? >$r/diagnose.rc
-journalctl -b --no-pager -u 'wgpilot-*' >$r/journal.txt 2>&1
+# The whole appliance: nginx with the site postinst rendered, in front of
+# the API units (www-data reaches /run/wgpilot/api.sock through the group).
+systemctl start nginx.service >/dev/null 2>&1
+systemctl is-active nginx.service >$r/nginx.active 2>&1
+curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1/ >$r/ui.code 2>&1
+curl -sk https://127.0.0.1/api/setup/status >$r/setup.json 2>&1
+curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1/networks >$r/redirect.txt 2>&1
+curl -s http://127.0.0.1/.well-known/acme-challenge/none -o /dev/null -w '%{http_code}' >$r/acme.code 2>&1
+journalctl -b --no-pager -u 'wgpilot-*' -u nginx.service >$r/journal.txt 2>&1
 systemctl poweroff
 EOF
 	local rc=0 tun=
@@ -301,6 +314,12 @@ EOF
 	like "$(cat "$res/diagnose.txt")" "PASS\] capabilities: reconciler pid [0-9]+ has CAP_NET_ADMIN only" \
 		"wgpilot diagnose: the unit gives it CAP_NET_ADMIN and nothing else"
 	is "$(grep -c '^\[FAIL\]' "$res/diagnose.txt")" 0 "wgpilot diagnose: no FAIL"
+	is "$(cat "$res/nginx.active")" active "nginx runs with the wgpilot site"
+	is "$(cat "$res/ui.code")" 200 "https://127.0.0.1/: the UI, over the certificate of certs/current"
+	like "$(cat "$res/setup.json")" '^\{"complete":false,"current_step":1' \
+		"  ... /api/ reaches the API units through their socket"
+	is "$(cat "$res/redirect.txt")" "301 https://127.0.0.1/networks" "port 80 redirects to HTTPS"
+	is "$(cat "$res/acme.code")" 404 "  ... but serves /.well-known/acme-challenge/ from the webroot"
 	if ! tap_last_ok || [ "$(cat "$res/wgpilot-api.active")" != active ]; then
 		diag "$(tail -n 40 "$res/journal.txt")"
 	fi
@@ -310,7 +329,7 @@ EOF
 if command -v systemd-nspawn >/dev/null; then
 	boot_test
 else
-	skip 13 "systemd-nspawn is not installed (apt-get install systemd-container)"
+	skip 18 "systemd-nspawn is not installed (apt-get install systemd-container)"
 fi
 
 # --- remove and purge ----------------------------------------------------------------------
