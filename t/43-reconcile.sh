@@ -27,28 +27,7 @@ REC=$top_builddir/reconciler/wgpilot-reconciler
 GEN=$top_builddir/bench/gen-peers
 DB=$dir/data/wgpilot.db
 cfg=$dir/config.yaml
-# wireguard-go processes of this network namespace only (other tests run too)
-kill_ours() {
-	local me p
-	me=$(readlink /proc/self/ns/net)
-	for p in $(pgrep -f "wireguard-go -f" || true); do
-		[ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$me" ] || kill -KILL "$p" 2>/dev/null || true
-	done
-}
-on_exit kill_ours
-
-cat >"$cfg" <<YAML
-database:
-  path: "$DB"
-auth:
-  master_key_file: "$dir/master.key"
-reconciler:
-  socket: "$dir/rec.sock"
-  backend: userspace
-  userspace_binary: /usr/bin/wireguard-go
-  resync_interval: 3650d
-YAML
-"$WGP" --config "$cfg" init >/dev/null
+rec_test_setup "$dir" "$DB"
 "$GEN" --config "$cfg" --peers 20 --port 51820 --subnet 10.60.0.0/24 "$dir/net1.conf" >/dev/null
 
 rec_pid=

@@ -60,27 +60,8 @@ dir=$WGP_TMP
 WGP=$top_builddir/wgpilot/wgpilot
 REC=$top_builddir/reconciler/wgpilot-reconciler
 cfg=$dir/config.yaml
-cat >"$cfg" <<YAML
-database:
-  path: "$dir/data/wgpilot.db"
-auth:
-  master_key_file: "$dir/master.key"
-reconciler:
-  socket: "$dir/rec.sock"
-  backend: userspace
-  userspace_binary: /usr/bin/wireguard-go
-  resync_interval: 3650d
-YAML
-"$WGP" --config "$cfg" init >/dev/null
+rec_test_setup "$dir"
 "$top_builddir/bench/gen-peers" --config "$cfg" --peers 50 --port 51820 --subnet 10.61.0.0/24 "$dir/n.conf" >/dev/null
-kill_ours() {
-	local me p
-	me=$(readlink /proc/self/ns/net)
-	for p in $(pgrep -f "wireguard-go -f" || true); do
-		[ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$me" ] || kill -KILL "$p" 2>/dev/null || true
-	done
-}
-on_exit kill_ours
 
 # The "systemd": one line per datagram, "<state with \n as |> link=<0|1>",
 # the link being the network's device at the moment the datagram arrived.

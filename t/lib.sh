@@ -25,6 +25,14 @@
 # in reverse order, failures ignored.  mk_tmpdir, mk_netns, mk_veth, spawn,
 # stack_up and wg_userspace_up register their own cleanup.
 #
+# A standalone reconciler (no stack):
+#   rec_test_setup DIR [DB]  writes DIR/config.yaml (userspace wireguard-go,
+#                         socket DIR/rec.sock, no periodic resync, DB default
+#                         DIR/data/wgpilot.db), runs `wgpilot init` with it,
+#                         and registers wg_kill_own for exit
+#   wg_kill_own           kills the wireguard-go processes of this network
+#                         namespace only (other tests run in their own)
+#
 # Stack and API (see quickstart):
 #   stack_up NS STATE     ./quickstart up --netns NS --state STATE with the
 #                         binaries of $top_builddir; sets STACK_URL, STACK_TOKEN
@@ -552,4 +560,29 @@ wizard_finish() {
 	_wgp_wizard_step "${2:-}" 3 \
 		"{\"name\":\"Home\",\"mode\":\"gateway\",\"subnet\":\"$1\",\"listen_port\":51820}" 201
 	_wgp_wizard_step "${2:-}" 4 '{"name":"laptop"}' 201
+}
+
+wg_kill_own() {
+	local me p
+	me=$(readlink /proc/self/ns/net)
+	for p in $(pgrep -f "wireguard-go -f" || true); do
+		[ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$me" ] || kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+rec_test_setup() {
+	local dir=$1 db=${2:-$1/data/wgpilot.db}
+	cat >"$dir/config.yaml" <<YAML
+database:
+  path: "$db"
+auth:
+  master_key_file: "$dir/master.key"
+reconciler:
+  socket: "$dir/rec.sock"
+  backend: userspace
+  userspace_binary: /usr/bin/wireguard-go
+  resync_interval: 3650d
+YAML
+	"$top_builddir/wgpilot/wgpilot" --config "$dir/config.yaml" init >/dev/null
+	on_exit wg_kill_own
 }
