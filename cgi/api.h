@@ -192,6 +192,11 @@ json_t *peer_create_from_body(struct req *r, long long network_id, int keepalive
 /* Renders the client config of peer pid in network nid (malloc'd) or sends
  * the error (404/409/500) and returns NULL. */
 char *peer_render_config(struct req *r, long long nid, long long pid, char *peer_name, size_t namesz);
+/* The network / peer of the path (r->ids); 1 found, else the response (404
+ * NETWORK_NOT_FOUND / PEER_NOT_FOUND, 500) is sent. */
+struct peer;
+int peer_load_network(struct req *r, struct network *n);
+int peer_load_peer(struct req *r, struct peer *p);
 
 void status_get(struct req *r);
 
