@@ -19,7 +19,7 @@ harnesses=(
 	"validate|fuzz/fuzz-validate.c lib/validate.c lib/ipnet.c|libsodium"
 	"import|fuzz/fuzz-import.c lib/wgconf.c|"
 	"config|fuzz/fuzz-config.c lib/config.c|yaml-0.1"
-	"uapi|fuzz/fuzz-uapi.c reconciler/uapi.c reconciler/wgdev.c reconciler/nl-link.c|libsodium libmnl"
+	"uapi|fuzz/fuzz-uapi.c reconciler/uapi-text.c reconciler/wgdev.c|libsodium"
 	"body|fuzz/fuzz-body.c cgi/body.c cgi/http.c lib/validate.c lib/ipnet.c|jansson libsodium fcgi"
 	"query|fuzz/fuzz-query.c cgi/query.c cgi/http.c|jansson fcgi"
 )
