@@ -337,6 +337,8 @@ static void test_paths(void)
 	is_int(tls_path(p, sizeof p, "/d", TLS_ACME_KEY, "a/b"), -EINVAL, "  nor hold a slash");
 	is_int(tls_path(p, sizeof p, "/d", TLS_ACME_KEY, ""), -EINVAL, "  nor be empty");
 	is_int(tls_path(p, 8, "/d", TLS_SELF_CRT, NULL), -ENAMETOOLONG, "too long");
+	ok(tls_path(p, sizeof p, "/d", TLS_RELOAD_PENDING, NULL) == 0 && strcmp(p, "/d/certs/reload-pending") == 0,
+	   "%s", p);
 }
 
 static int count_served(const char *certs)
@@ -382,7 +384,13 @@ static void test_serve(void)
 	mkdir(certs, 0710);
 	snprintf(cur, sizeof cur, "%s/current", certs);
 	is_int(tls_served_source(certs, src, sizeof src), -ENOENT, "nothing served yet");
+	is_int(tls_reload_pending(certs), 0, "no reload pending yet");
 	is_int(tls_serve(certs, crt, key, "self-signed"), 1, "serve: switched");
+	is_int(tls_reload_pending(certs), 1, "  reload-pending written");
+	is_int(mode_of(path("srv/reload-pending")), 0600, "  mode 0600");
+	is_int(tls_reload_done(certs), 0, "  reload done: marker removed");
+	is_int(tls_reload_pending(certs), 0, "  none pending");
+	is_int(tls_reload_done(certs), 0, "  done again: still fine");
 	n = readlink(cur, link1, sizeof link1 - 1);
 	link1[n > 0 ? n : 0] = '\0';
 	ok(tls_served_source(certs, src, sizeof src) == 0 && strcmp(src, "self-signed") == 0, "  source %s", src);
@@ -393,13 +401,18 @@ static void test_serve(void)
 	n = readlink(cur, link2, sizeof link2 - 1);
 	link2[n > 0 ? n : 0] = '\0';
 	is_str(link2, link1, "  same directory");
+	is_int(tls_reload_pending(certs), 0, "  no reload owed");
 	is_int(tls_serve(certs, crt, key, "manual"), 1, "another source: switched");
+	is_int(tls_reload_pending(certs), 1, "  reload owed");
 	is_int(tls_serve(certs, crt2, key2, "manual"), 1, "another pair: switched");
 	ok(tls_key_matches(crt2, path("srv/current/privkey.pem")) == 1, "  the new key");
 	is_int(count_served(certs), 1, "  older served.* removed");
+	is_int(tls_reload_pending(certs), 1, "  one marker for both switches");
+	tls_reload_done(certs);
 	is_int(tls_serve(certs, path("nope.crt"), key2, "manual"), -ENOENT, "a missing file: error");
 	ok(tls_key_matches(crt2, path("srv/current/privkey.pem")) == 1, "  current untouched");
 	is_int(count_served(certs), 1, "  nothing left behind");
+	is_int(tls_reload_pending(certs), 0, "  no reload owed");
 
 	n = readlink(cur, link2, sizeof link2 - 1);
 	link2[n > 0 ? n : 0] = '\0';

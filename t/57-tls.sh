@@ -6,10 +6,18 @@
 # PEBBLE_VA_ALWAYS_VALID), and an nginx of its own that serves
 # certs/current and is reloaded by SIGHUP (counted in its error log).
 # Covered: self-signed made, kept (second run changes nothing) and renewed
-# near expiry; ACME issue, idempotence, the queued --dry-run test, failure
-# -> self-signed + tls_acme_fallback + alert + tls_status warning (one
-# alert per episode); manual good pair switched, mismatched key / expired
-# certificate / missing file never switched; the lock.
+# near expiry; a reload that did not reach nginx (pid file naming another
+# process) kept in certs/reload-pending and retried by the next run, once;
+# ACME issue, idempotence, the queued --dry-run test, failure -> self-signed
+# + tls_acme_fallback + alert + tls_status warning (one alert per episode);
+# manual good pair switched, mismatched key / expired certificate / missing
+# file never switched; ACME renewal against a second pebble that issues
+# 20-day certificates (pebble's certificateValidityPeriod), so that both
+# the job and certbot find them within their 30-day window: the job's
+# `certbot renew` (deploy hook run, a no-op inside the job), a `certbot
+# renew` outside the job whose deploy hook `wgpilot tls deployed` switches,
+# each a new serial from pebble and one SIGHUP; a failed renewal keeps the
+# valid certificate with tls_acme_renew_failed; the lock.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
 need_root
@@ -59,6 +67,12 @@ pebble_up() {
 	wait_until 20 ip netns exec "$ns" curl -sf --cacert "$dir/peb/ca.crt" https://localhost:14000/dir
 }
 pebble_down() { kill "$PEBBLE_PID" 2>/dev/null; wait "$PEBBLE_PID" 2>/dev/null || true; }
+# a second pebble for the renewal: its own port (so certbot keeps a separate
+# account for it) and 20-day certificates
+sed -e 's/:14000/:14100/; s/:15000/:15100/' \
+	-e 's/"externalAccountBindingRequired": false/&, "certificateValidityPeriod": 1728000/' \
+	"$dir/peb/pebble.json" >"$dir/peb/pebble-short.json"
+SHORT_SERVER=https://localhost:14100/dir
 
 # --- the job ------------------------------------------------------------------------
 RUN=0
@@ -79,6 +93,9 @@ st() { json_get "$(status_json)" "$1" 2>/dev/null || echo "-"; }
 source_now() { cat "$CERTS/current/source" 2>/dev/null || echo none; }
 issuer_of() { openssl x509 -noout -issuer -nameopt multiline -in "$1" 2>/dev/null | sed -n 's/^ *commonName *= //p'; }
 fp() { openssl x509 -noout -fingerprint -sha256 -in "$1" 2>/dev/null | sed 's/.*=//'; }
+serial_of() { openssl x509 -noout -serial -in "$1" 2>/dev/null | sed 's/.*=//'; }
+days_left() { echo $(( ($(date -d "$(openssl x509 -noout -enddate -in "$1" | sed 's/.*=//')" +%s) - $(date +%s)) / 86400 )); }
+not() { ! "$@"; }
 served_fp() {
 	ip netns exec "$ns" openssl s_client -connect 127.0.0.1:8443 -servername vpn.example.test \
 		</dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//'
@@ -141,6 +158,33 @@ apply
 is "$(fp "$CERTS/selfsigned.crt")/$(hups)" "$new/1" "  a fresh one is left alone (no new certificate, no reload)"
 [ "$old" != "$new" ] && pass "  the old one is gone from selfsigned.crt" || fail "  the old one is gone from selfsigned.crt"
 
+# --- a reload that does not reach nginx is retried by the next run ------------------------
+sleep 600 &
+stray=$!
+on_exit kill "$stray"
+echo "$stray" >"$dir/stray.pid"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 10 -subj "/CN=old self-signed" \
+	-keyout "$CERTS/selfsigned.key" -out "$CERTS/selfsigned.crt" >/dev/null 2>&1
+h=$(hups)
+apply WGPILOT_TLS_NGINX_PID="$dir/stray.pid"
+is "$RC" 0 "switch while the pid file names a process that is not nginx: exit 0"
+ok "  logged tls_switched and WARN tls_nginx_reload_failed" bash -c "grep -q '\"msg\":\"tls_switched\"' '$LOG' && grep -q '\"msg\":\"tls_nginx_reload_failed\".*no nginx process' '$LOG'"
+ok "  certs/reload-pending stays" test -e "$CERTS/reload-pending"
+is "$(hups)" "$h" "  no SIGHUP (the other process was not signalled either)"
+ok "  nginx still serves the old certificate" not serves
+ok "  the stray process lives" kill -0 "$stray"
+apply
+ok "next run, nothing to switch: INFO tls_nginx_reload_retry" logged tls_nginx_reload_retry
+ok "  then tls_nginx_reloaded" logged tls_nginx_reloaded
+ok "  no switch" not logged tls_switched
+is "$(hups)" $((h + 1)) "  exactly one SIGHUP"
+ok "  nginx serves the new certificate" wait_until 10 serves
+ok "  certs/reload-pending removed" test ! -e "$CERTS/reload-pending"
+apply
+is "$RC/$(hups)" "0/$((h + 1))" "  a third run: no retry, no SIGHUP"
+ok "  and no tls_nginx_reload_retry" not logged tls_nginx_reload_retry
+kill "$stray"
+
 # --- acme: issue through certbot and pebble --------------------------------------------------
 pebble_up || bail_out "pebble does not start: $(tail -n 5 "$dir/pebble.log")"
 ACME=(WGPILOT_TLS_MODE=acme WGPILOT_TLS_ACME_DOMAIN=vpn.example.test)
@@ -151,7 +195,7 @@ is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$CERTS/acme/live/vpn.example.te
 	"  from certs/acme/live/<domain> (certbot --config-dir certs/acme)"
 ok "  logged tls_provisioned" logged tls_provisioned
 ok "  nginx reloaded and serves it" wait_until 10 serves
-is "$(hups)" 2 "  one more SIGHUP"
+is "$(hups)" 3 "  one more SIGHUP"
 like "$(grep -h '^renew_hook\|^server' "$CERTS/acme/renewal/vpn.example.test.conf" | tr '\n' ' ')" \
 	"renew_hook = $WGP --config $dir/config.yaml --data-dir $DATA tls deployed server = https://localhost:14000/dir" \
 	"  renewal config: our deploy hook and the configured ACME server"
@@ -160,7 +204,7 @@ diagj=$(env "${ACME[@]}" "$WGP" diagnose --json 2>/dev/null || true)
 like "$diagj" 'acme mode for vpn.example.test, [^"]*current/fullchain.pem \(served\) valid until [0-9-]+ \([0-9]+ days\), issuer \\"Pebble Intermediate CA' \
 	"  diagnose names the served certificate and its issuer"
 apply "${ACME[@]}"
-is "$RC/$(hups)/$(source_now)" 0/2/acme "acme again: nothing to do, no reload"
+is "$RC/$(hups)/$(source_now)" 0/3/acme "acme again: nothing to do, no reload"
 ok "  certbot not started (the certificate is far from its end)" bash -c "! grep -q tls_certbot_started '$LOG'"
 
 # --- the test queue ----------------------------------------------------------------------------
@@ -171,7 +215,7 @@ is "$(st '$.test_requested_at')" - "queued test: taken (test_requested_at remove
 is "$(st '$.ok')" true "  certbot --dry-run against pebble: ok"
 like "$(st '$.message')" 'dry-run for vpn.example.test succeeded' "  message"
 ok "  at is the time of the run" test "$(st '$.at')" -ge "$t0"
-is "$(hups)/$(source_now)" 2/acme "  nothing switched by the test"
+is "$(hups)/$(source_now)" 3/acme "  nothing switched by the test"
 
 # --- acme failure: fallback, warning, one alert per episode -------------------------------------
 pebble_down
@@ -253,6 +297,81 @@ sqlite3 "$DB" "UPDATE settings SET value = json_set(value, '$.test_requested_at'
 manual "$dir/manual/good.crt" "$dir/manual/other.key"
 is "$(st '$.test_requested_at')/$(st '$.ok')" "-/false" "manual test with a mismatched key: ok false"
 like "$(st '$.message')" 'does not belong' "  message says why"
+
+# --- acme renewal: a pebble issuing 20-day certificates -----------------------------------------
+spawn "$dir/pebble-short.log" ip netns exec "$ns" env PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_VA_NOSLEEP=1 \
+	PEBBLE_WFE_NONCEREJECT=0 pebble -config "$dir/peb/pebble-short.json"
+SHORT_PID=$SPAWN_PID
+wait_until 20 ip netns exec "$ns" curl -sf --cacert "$dir/peb/ca.crt" "$SHORT_SERVER" \
+	|| bail_out "the second pebble does not start: $(tail -n 5 "$dir/pebble-short.log")"
+REN=(WGPILOT_TLS_MODE=acme WGPILOT_TLS_ACME_DOMAIN=renew.example.test)
+LIVE=$CERTS/acme/live/renew.example.test
+h=$(hups)
+apply "${REN[@]}" WGPILOT_TLS_ACME_SERVER=$SHORT_SERVER
+is "$RC/$(source_now)" 0/acme "renewal setup: a certificate for renew.example.test from the second pebble"
+ok "  logged tls_provisioned" logged tls_provisioned
+d=$(days_left "$LIVE/fullchain.pem")
+ok "  valid for 20 days ($d), inside the 30-day window" test "$d" -ge 18 -a "$d" -le 20
+ok "  nginx serves it" wait_until 10 serves
+is "$(hups)" $((h + 1)) "  one SIGHUP"
+serial1=$(serial_of "$CERTS/current/fullchain.pem")
+
+# the job's renewal: `certbot renew`, whose deploy hook (a no-op inside the job)
+# runs; debug logging so that the hook's own line shows in certbot's log
+# (certbot rotates letsencrypt.log at each start: it holds this run only)
+h=$(hups)
+apply "${REN[@]}" WGPILOT_TLS_ACME_SERVER=$SHORT_SERVER WGPILOT_LOGGING_LEVEL=debug
+serial2=$(serial_of "$CERTS/current/fullchain.pem")
+is "$RC/$(source_now)" 0/acme "renewal by the job (certificate within 30 days of its end): exit 0, acme"
+ok "  certbot renew ran" grep -q '"msg":"tls_certbot_started".*"run":"renew"' "$LOG"
+ok "  and succeeded" grep -q '"msg":"tls_certbot_done".*"run":"renew"' "$LOG"
+ok "  certbot ran our deploy hook" grep -q "Running deploy-hook command: $WGP .*tls deployed" \
+	"$CERTS/acme/logs/letsencrypt.log"
+ok "  which saw it runs inside the job (tls_deploy_hook_in_job)" grep -q tls_deploy_hook_in_job \
+	"$CERTS/acme/logs/letsencrypt.log"
+ok "  logged tls_renewed" logged tls_renewed
+ok "  a new serial ($serial1 -> $serial2)" test -n "$serial2" -a "$serial2" != "$serial1"
+like "$(issuer_of "$CERTS/current/fullchain.pem")" '^Pebble Intermediate CA' "  issued by pebble"
+is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$LIVE/fullchain.pem")" "  current/ holds certbot's renewed lineage"
+ok "  nginx serves it" wait_until 10 serves
+is "$(hups)" $((h + 1)) "  exactly one SIGHUP"
+is "$(st '$.warning')/$(st '$.ok')" "-/true" "  tls_status: ok, no warning"
+like "$(st '$.message')" 'now serving the acme certificate for renew.example.test' "  and says what is served"
+
+# certbot renewing outside the job (an admin, another scheduler): the renewal
+# config's deploy hook `wgpilot tls deployed` switches and reloads
+h=$(hups)
+rc=0
+ip netns exec "$ns" env REQUESTS_CA_BUNDLE="$dir/peb/ca.crt" WGPILOT_TLS_NGINX_PID="$PIDF" "${REN[@]}" \
+	certbot renew --no-random-sleep-on-renew --cert-name renew.example.test --non-interactive \
+	--config-dir "$CERTS/acme" --work-dir "$CERTS/acme/work" --logs-dir "$CERTS/acme/logs" \
+	>"$dir/certbot-renew.log" 2>&1 || rc=$?
+serial3=$(serial_of "$CERTS/current/fullchain.pem")
+is "$rc" 0 "renewal by certbot outside the job: exit 0"
+ok "  its deploy hook switched (tls_switched in certbot's output)" grep -q '"msg":"tls_switched".*"source":"acme"' \
+	"$dir/certbot-renew.log"
+ok "  a new serial ($serial2 -> $serial3)" test -n "$serial3" -a "$serial3" != "$serial2"
+is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$LIVE/fullchain.pem")" "  current/ holds the renewed lineage"
+ok "  nginx serves it" wait_until 10 serves
+is "$(hups)" $((h + 1)) "  exactly one SIGHUP"
+is "$(st '$.warning')/$(st '$.ok')" "-/true" "  tls_status: no warning"
+ok "  certs/reload-pending removed" test ! -e "$CERTS/reload-pending"
+
+# a failed renewal while the certificate is still valid: kept, warned
+kill "$SHORT_PID"
+wait "$SHORT_PID" 2>/dev/null || true
+h=$(hups)
+apply "${REN[@]}" WGPILOT_TLS_ACME_SERVER=$SHORT_SERVER
+is "$RC/$(source_now)" 0/acme "renewal fails (pebble down): exit 0, still acme"
+ok "  certbot renew ran and failed" grep -q '"msg":"tls_certbot_failed".*"run":"renew"' "$LOG"
+ok "  WARN tls_acme_renew_failed" logged tls_acme_renew_failed
+is "$(serial_of "$CERTS/current/fullchain.pem")" "$serial3" "  the valid certificate is kept"
+ok "  not the self-signed one" not logged tls_acme_fallback
+is "$(hups)" "$h" "  no SIGHUP"
+ok "  nginx still serves it" serves
+is "$(st '$.warning.code')/$(st '$.ok')" "tls_acme_renew_failed/false" "  tls_status: warning for the UI"
+like "$(st '$.warning.message')" 'renew.example.test failed: .*the current one stays until [0-9-]+' "  warning message"
+ok "  alert_fired for it" grep -q '"msg":"alert_fired".*"type":"tls_acme_renew_failed"' "$LOG"
 
 # --- the lock -------------------------------------------------------------------------------------
 before=$(ls -l "$CERTS"; status_json)

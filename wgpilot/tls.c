@@ -400,7 +400,7 @@ static const char *const tls_file_names[TLS_FILE__MAX] = {
 	[TLS_ACME_KEY] = "certs/acme/live/%s/privkey.pem", [TLS_CERTS_DIR] = "certs",
 	[TLS_CUR_CRT] = "certs/current/fullchain.pem", [TLS_CUR_KEY] = "certs/current/privkey.pem",
 	[TLS_CUR_SOURCE] = "certs/current/source", [TLS_WEBROOT] = "acme-webroot",
-	[TLS_TRIGGER] = "tls.trigger",
+	[TLS_TRIGGER] = "tls.trigger", [TLS_RELOAD_PENDING] = "certs/reload-pending",
 };
 
 int tls_path(char *out, size_t outsz, const char *data_dir, enum tls_file f, const char *domain)
@@ -533,7 +533,7 @@ int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path,
 	const char *name;
 	size_t crt_len, key_len;
 	struct stat st;
-	int rc;
+	int rc, had_marker;
 
 	dir[0] = '\0';
 	if ((rc = tls_slurp(crt_path, &crt, &crt_len)) < 0 || (rc = tls_slurp(key_path, &key, &key_len)) < 0)
@@ -581,9 +581,18 @@ int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path,
 		rc = -errno;
 		goto out;
 	}
+	if ((had_marker = tls_reload_pending(certs_dir)) < 0 || (!had_marker
+	    && (rc = tls_put(certs_dir, "reload-pending", "", 0, 0600)) < 0)) {
+		rc = had_marker < 0 ? had_marker : rc;
+		unlink(link_tmp);
+		goto out;
+	}
+	tls_sync_dir(link_tmp); /* the marker is on disk before the switch */
 	if (rename(link_tmp, cur) < 0) {
 		rc = -errno;
 		unlink(link_tmp);
+		if (!had_marker)
+			tls_reload_done(certs_dir);
 		goto out;
 	}
 	tls_sync_dir(cur);
@@ -596,6 +605,38 @@ out:
 	tls_wipe(crt);
 	tls_wipe(key);
 	return rc;
+}
+
+/* certs_dir/reload-pending into out (PATH_MAX + 32). */
+static int tls_marker_path(char *out, const char *certs_dir)
+{
+	return (size_t)snprintf(out, PATH_MAX + 32, "%s/reload-pending", certs_dir) >= PATH_MAX + 32
+	       ? -ENAMETOOLONG : 0;
+}
+
+int tls_reload_pending(const char *certs_dir)
+{
+	char path[PATH_MAX + 32];
+	int rc = tls_marker_path(path, certs_dir);
+
+	if (rc < 0)
+		return rc;
+	if (access(path, F_OK) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int tls_reload_done(const char *certs_dir)
+{
+	char path[PATH_MAX + 32];
+	int rc = tls_marker_path(path, certs_dir);
+
+	if (rc < 0)
+		return rc;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	tls_sync_dir(path);
+	return 0;
 }
 
 int tls_served_source(const char *certs_dir, char *out, size_t outsz)

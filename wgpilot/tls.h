@@ -58,6 +58,7 @@ enum tls_file {
 	TLS_WEBROOT,                    /* acme-webroot: certbot -w, nginx's port-80 root */
 	TLS_TRIGGER,                    /* tls.trigger: touched by the API, watched by
 	                                 * wgpilot-acme.path */
+	TLS_RELOAD_PENDING,             /* certs/reload-pending: see tls_serve */
 	TLS_FILE__MAX
 };
 
@@ -79,8 +80,21 @@ int tls_pair_check(const char *crt_path, const char *key_path, time_t now, long 
  * (a word). Nothing is written when current already holds the same bytes
  * and source. The new directory gets the group of certs_dir, mode 0710,
  * the certificate 0644 and the key 0600; older served.* are removed.
- * 1 switched, 0 unchanged, -errno (then current is as before). */
+ * Before the switch it creates certs_dir/reload-pending (0600, synced):
+ * nginx owes a reload until the caller signalled it and called
+ * tls_reload_done(), so a run that dies or cannot reach nginx in between
+ * leaves the reload to the next run. 1 switched, 0 unchanged, -errno (then
+ * current is as before, and so is reload-pending).
+ */
 int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path, const char *source);
+
+/* 1 when certs_dir/reload-pending exists, 0 when not, -errno when that
+ * cannot be told. */
+int tls_reload_pending(const char *certs_dir);
+
+/* Removes certs_dir/reload-pending (nginx has been reloaded). 0 (also when
+ * it was absent) or -errno. */
+int tls_reload_done(const char *certs_dir);
 
 /* Asks wgpilot-acme.path to start `wgpilot tls apply`: writes the time
  * into <data_dir>/tls.trigger (created 0640; the unit watches for the

@@ -6,6 +6,10 @@
  * with SIGHUP. Started by wgpilot-acme.service (via wgpilot-acme.path when
  * the API touches <data_dir>/tls.trigger) and daily by cron. Idempotent: a
  * run that finds everything in place changes nothing, not even tls_status.
+ * A switch owes nginx a reload: tls_serve writes certs/reload-pending before
+ * it renames current, and the marker goes once nginx got its SIGHUP (or is
+ * found not running). A run that finds the marker with nothing to switch
+ * retries the SIGHUP (INFO tls_nginx_reload_retry).
  *
  *   self-signed  selfsigned.{crt,key}, made anew when missing, unreadable,
  *                not matching or within TLS_RENEW_DAYS of its end (this is
@@ -20,8 +24,9 @@
  *                not expired) before anything is switched; bad: the
  *                self-signed one, WARN tls_manual_fallback.
  *
- * certbot is the only program started: fork/execve, no shell, its output
- * captured into the log, killed after WGPILOT_TLS_CERTBOT_TIMEOUT.
+ * certbot is the only program started (wgpilot/certbot.c): fork/execve, no
+ * shell, its output captured into the log, killed after
+ * WGPILOT_TLS_CERTBOT_TIMEOUT.
  * Environment knobs (packaging and tests; not config keys):
  *   WGPILOT_TLS_CERTBOT          certbot binary, default /usr/bin/certbot
  *   WGPILOT_TLS_ACME_SERVER      ACME directory URL (certbot --server);
@@ -41,18 +46,16 @@
  * episode through the alert mailer; alert_cleared when it goes.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "certbot.h"
 #include "cli.h"
 #include "db.h"
 #include "log.h"
@@ -64,10 +67,6 @@
 #define CERTBOT_DEFAULT "/usr/bin/certbot"
 #define NGINX_PID_DEFAULT "/run/nginx.pid"
 #define CERTBOT_TIMEOUT 300
-#define OUT_KEEP 4096           /* certbot output kept for the log */
-#define IN_JOB_ENV "WGP_TLS_IN_JOB"     /* set for certbot: its deploy hook is ours */
-
-extern char **environ;
 
 enum src { SRC_SELF, SRC_ACME, SRC_MANUAL };
 static const char *const src_names[] = { "self-signed", "acme", "manual" };
@@ -80,8 +79,8 @@ struct tj {
 	char certs[PATH_MAX], self_crt[PATH_MAX], self_key[PATH_MAX], webroot[PATH_MAX];
 	char acme_dir[PATH_MAX], acme_crt[PATH_MAX], acme_key[PATH_MAX];
 	char hook[3 * PATH_MAX];
-	const char *certbot, *server, *pidfile;
-	int timeout;
+	struct certbot cb;              /* every certbot run of this job */
+	const char *pidfile;
 	/* outcome */
 	const char *warn_code;          /* NULL: the mode's certificate is served */
 	char warn_msg[768];
@@ -117,49 +116,14 @@ static int tj_mkdir(const char *path, mode_t mode)
 	return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -errno;
 }
 
-/* Appends s and a space for certbot's hook, which a shell runs and whose
- * first word certbot checks unquoted: only paths of plain characters.
- * -EINVAL for anything else. */
-static int hook_word(struct sbuf *b, const char *s)
-{
-	if (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-:@,=")
-	    != strlen(s))
-		return -EINVAL;
-	sb_printf(b, "%s ", s);
-	return 0;
-}
-
-/* "<this program> [--config F] [--data-dir D] tls deployed", or "" when
- * no safe command line can be made (then certbot runs without the hook and
- * only renewals by this job switch the certificate). */
+/* The deploy hook for certonly, or "" when no safe command line can be
+ * made (then certbot runs without the hook and only renewals by this job
+ * switch the certificate). */
 static void tj_hook(struct tj *t)
 {
-	char exe[PATH_MAX], def_db[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	struct sbuf b = SBUF_INIT;
-	int err = n > 0 ? 0 : -EINVAL;
-
-	t->hook[0] = '\0';
-	if (n > 0)
-		exe[n] = '\0';
-	if (!err)
-		err = hook_word(&b, exe);
-	if (!err && t->cfg->path[0]) {
-		sb_puts(&b, "--config ");
-		err = hook_word(&b, t->cfg->path);
-	}
-	snprintf(def_db, sizeof def_db, "%s/wgpilot.db", t->cfg->data_dir);
-	if (!err && strcmp(def_db, t->cfg->db_path) == 0) {
-		sb_puts(&b, "--data-dir ");
-		err = hook_word(&b, t->cfg->data_dir);
-	}
-	sb_puts(&b, "tls deployed");
-	if (!err && !b.oom && b.len < sizeof t->hook)
-		snprintf(t->hook, sizeof t->hook, "%s", b.s);
-	else
+	if (certbot_hook(t->hook, sizeof t->hook, t->cfg->path, t->cfg->data_dir, t->cfg->db_path) < 0)
 		log_warn(COMP, "tls_deploy_hook_unavailable", json_pack("{s:s,s:s}", "task_id",
 			 t->j.task_id, "hint", "paths with spaces or shell characters cannot be passed to certbot's hook"));
-	sb_free(&b);
 }
 
 static int tj_paths(struct tj *t)
@@ -173,227 +137,6 @@ static int tj_paths(struct tj *t)
 	err |= tls_path(t->webroot, sizeof t->webroot, d, TLS_WEBROOT, NULL);
 	err |= tls_path(t->acme_dir, sizeof t->acme_dir, d, TLS_ACME_DIR, NULL);
 	return err ? -ENAMETOOLONG : 0;
-}
-
-/* ---- certbot --------------------------------------------------------------- */
-
-/* Keeps printable ASCII and newlines (the log wants valid UTF-8). */
-static void out_clean(char *s)
-{
-	for (; *s; s++)
-		if ((*s < 0x20 && *s != '\n') || (unsigned char)*s >= 0x7f)
-			*s = '?';
-}
-
-/* The line of certbot's output that says what went wrong: the last one
- * that is not boilerplate. */
-static void out_reason(const char *out, char *msg, size_t msgsz)
-{
-	const char *best = NULL, *p = out;
-	size_t best_len = 0;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (len > 0 && strncmp(p, "Ask for help", 12) != 0 && strncmp(p, "Saving debug log", 16) != 0
-		    && strncmp(p, "See the logfile", 15) != 0) {
-			best = p;
-			best_len = len;
-		}
-		p += len + (nl ? 1 : 0);
-	}
-	if (best)
-		snprintf(msg, msgsz, "%.*s", (int)(best_len > 300 ? 300 : best_len), best);
-	else
-		snprintf(msg, msgsz, "no output");
-}
-
-/* Appends n bytes to the tail buffer, keeping the newest OUT_KEEP - 1. */
-static void out_add(char *out, size_t *used, const char *p, size_t n)
-{
-	if (n >= OUT_KEEP - 1) {
-		p += n - (OUT_KEEP - 1);
-		n = OUT_KEEP - 1;
-	}
-	if (*used + n > OUT_KEEP - 1) {
-		size_t drop = *used + n - (OUT_KEEP - 1);
-		memmove(out, out + drop, *used - drop);
-		*used -= drop;
-	}
-	memcpy(out + *used, p, n);
-	*used += n;
-	out[*used] = '\0';
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Runs certbot with argv (argv[0] the binary), stdout and stderr into a
- * pipe, in its own process group (killed with it after the timeout). 0 exit
- * status 0; -EIO other status; -ETIMEDOUT; -errno when it cannot start.
- * msg gets the reason of a failure. */
-static int certbot_run(struct tj *t, const char *const *argv, const char *what, char *msg,
-		       size_t msgsz)
-{
-	char out[OUT_KEEP] = "", buf[1024];
-	size_t used = 0, nenv = 0;
-	char **envp = NULL;
-	int pfd[2] = { -1, -1 }, status = 0, rc = 0, devnull;
-	double deadline = mono() + t->timeout;
-	bool open_pipe = true, timed_out = false, exited = false;
-	pid_t pid;
-
-	msg[0] = '\0';
-	while (environ[nenv])
-		nenv++;
-	if (!(envp = calloc(nenv + 2, sizeof *envp)))
-		return -ENOMEM;
-	for (size_t i = 0, k = 0; i < nenv; i++)
-		if (strncmp(environ[i], IN_JOB_ENV "=", sizeof IN_JOB_ENV) != 0)
-			envp[k++] = environ[i];
-	for (nenv = 0; envp[nenv]; nenv++)
-		;
-	envp[nenv] = (char *)IN_JOB_ENV "=1";
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		rc = -errno;
-		free(envp);
-		snprintf(msg, msgsz, "pipe: %s", strerror(-rc));
-		return rc;
-	}
-	log_info(COMP, "tls_certbot_started", json_pack("{s:s,s:s,s:s,s:s}", "task_id", t->j.task_id,
-		 "run", what, "certbot", argv[0], "domain", t->domain));
-	pid = fork();
-	if (pid == 0) {
-		setpgid(0, 0);
-		devnull = open("/dev/null", O_RDONLY);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
-			_exit(126);
-		execve(argv[0], (char *const *)argv, envp);
-		dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	rc = pid < 0 ? -errno : 0;
-	close(pfd[1]);
-	free(envp);
-	if (rc < 0) {
-		close(pfd[0]);
-		snprintf(msg, msgsz, "fork: %s", strerror(-rc));
-		return rc;
-	}
-	setpgid(pid, pid);      /* either side may win the race; both set the same */
-	while (!exited) {
-		double left = deadline - mono();
-
-		if (left <= 0 && !timed_out) {
-			timed_out = true;
-			kill(-pid, SIGTERM);
-			deadline = mono() + 5;
-			continue;
-		}
-		if (left <= 0) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			break;
-		}
-		if (open_pipe) {
-			struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-			int n = poll(&p, 1, (int)(left * 1000) + 1);
-
-			if (n < 0 && errno != EINTR)
-				open_pipe = false;
-			if (n > 0) {
-				ssize_t r = read(pfd[0], buf, sizeof buf);
-				if (r > 0)
-					out_add(out, &used, buf, (size_t)r);
-				else if (r == 0 || errno != EINTR)
-					open_pipe = false;
-			}
-			continue;
-		}
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			exited = true;
-		else
-			usleep(100 * 1000);
-	}
-	if (!exited && !timed_out)
-		waitpid(pid, &status, 0);
-	close(pfd[0]);
-	out_clean(out);
-	if (timed_out) {
-		rc = -ETIMEDOUT;
-		snprintf(msg, msgsz, "certbot did not finish within %d s", t->timeout);
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		rc = -EIO;
-		out_reason(out, msg, msgsz);
-	}
-	/* certbot prints neither keys nor the account's secrets */
-	if (rc == 0)
-		log_debug(COMP, "tls_certbot_done", json_pack("{s:s,s:s,s:s}", "task_id", t->j.task_id,
-			  "run", what, "output", out));
-	else
-		log_warn(COMP, "tls_certbot_failed", json_pack("{s:s,s:s,s:s,s:i,s:s,s:s}", "task_id",
-			 t->j.task_id, "run", what, "domain", t->domain, "exit_status", WIFEXITED(status)
-			 ? WEXITSTATUS(status) : -1, "error", msg, "output", out));
-	return rc;
-}
-
-/* certonly (issue; a --dry-run for the test) or renew of t->domain. */
-static int certbot_for(struct tj *t, const char *what, char *msg, size_t msgsz)
-{
-	char work[PATH_MAX + 8], logs[PATH_MAX + 8];
-	const char *argv[40];
-	int n = 0;
-	bool renew = strcmp(what, "renew") == 0, dry = strcmp(what, "dry-run") == 0;
-
-	snprintf(work, sizeof work, "%s/work", t->acme_dir);
-	snprintf(logs, sizeof logs, "%s/logs", t->acme_dir);
-	argv[n++] = t->certbot;
-	if (renew) {
-		argv[n++] = "renew";
-		argv[n++] = "--no-random-sleep-on-renew";
-	} else {
-		argv[n++] = "certonly";
-		argv[n++] = "--webroot";
-		argv[n++] = "-w";
-		argv[n++] = t->webroot;
-		argv[n++] = "-d";
-		argv[n++] = t->domain;
-		argv[n++] = "--agree-tos";
-		argv[n++] = "--keep-until-expiring";
-		if (t->cfg->acme_email[0]) {
-			argv[n++] = "--email";
-			argv[n++] = t->cfg->acme_email;
-		} else {
-			argv[n++] = "--register-unsafely-without-email";
-		}
-		if (t->hook[0]) {
-			argv[n++] = "--deploy-hook";
-			argv[n++] = t->hook;
-		}
-	}
-	argv[n++] = "--cert-name";
-	argv[n++] = t->domain;
-	argv[n++] = "--non-interactive";
-	argv[n++] = "--config-dir";
-	argv[n++] = t->acme_dir;
-	argv[n++] = "--work-dir";
-	argv[n++] = work;
-	argv[n++] = "--logs-dir";
-	argv[n++] = logs;
-	if (t->server) {
-		argv[n++] = "--server";
-		argv[n++] = t->server;
-	}
-	if (dry)
-		argv[n++] = "--dry-run";
-	argv[n] = NULL;
-	return certbot_run(t, argv, what, msg, msgsz);
 }
 
 /* ---- the modes --------------------------------------------------------------- */
@@ -444,7 +187,7 @@ static int tj_acme(struct tj *t)
 {
 	char why[PATH_MAX + 128], msg[400], day[32];
 	struct tls_cert_info before, after;
-	const char *run;
+	enum certbot_op run;
 	int have, due, crc;
 
 	if (!t->domain[0] || v_hostname(t->domain)) {
@@ -473,12 +216,12 @@ static int tj_acme(struct tj *t)
 		log_warn(COMP, "tls_mkdir_failed", json_pack("{s:s,s:s,s:s}", "task_id", t->j.task_id,
 			 "path", t->acme_dir, "error", strerror(errno)));
 	/* a lineage certbot knows is renewed; anything else issued anew */
-	run = have || access(t->acme_crt, F_OK) == 0 ? "renew" : "certonly";
-	crc = certbot_for(t, run, msg, sizeof msg);
-	if (crc < 0 && strcmp(run, "renew") == 0 && !have) {
+	run = have || access(t->acme_crt, F_OK) == 0 ? CERTBOT_RENEW : CERTBOT_CERTONLY;
+	crc = certbot_run(&t->cb, run, msg, sizeof msg);
+	if (crc < 0 && run == CERTBOT_RENEW && !have) {
 		/* a broken lineage: ask for a new certificate */
-		run = "certonly";
-		crc = certbot_for(t, run, msg, sizeof msg);
+		run = CERTBOT_CERTONLY;
+		crc = certbot_run(&t->cb, run, msg, sizeof msg);
 	}
 	if (tls_pair_check(t->acme_crt, t->acme_key, time(NULL), 0, &after, why, sizeof why) == 0) {
 		if (crc < 0) {
@@ -554,15 +297,41 @@ static int nginx_reload(struct tj *t)
 	return kill((pid_t)pid, SIGHUP) < 0 ? -errno : 0;
 }
 
-/* Serves the pair of src; reloads nginx when that changed what it serves.
- * 0 or -errno (logged). */
+/* Sends nginx the SIGHUP that certs/reload-pending says it is owed, and
+ * removes the marker once nginx got it, or when nginx is not running (it
+ * reads certs/current when it starts). Left in place on any other failure:
+ * the next run tries again. */
+static void tj_reload(struct tj *t)
+{
+	int err = nginx_reload(t);
+
+	if (err == -ENOENT)
+		log_info(COMP, "tls_nginx_not_running", json_pack("{s:s,s:s}", "task_id", t->j.task_id,
+			 "pid_file", t->pidfile));
+	else if (err < 0)
+		log_warn(COMP, "tls_nginx_reload_failed", json_pack("{s:s,s:s,s:s,s:s}", "task_id",
+			 t->j.task_id, "pid_file", t->pidfile, "error", err == -ESRCH
+			 ? "no nginx process with that pid" : strerror(-err), "hint",
+			 "nginx reads the new certificate when it starts or reloads (systemctl reload nginx); "
+			 "the next `wgpilot tls apply` tries again"));
+	else
+		log_info(COMP, "tls_nginx_reloaded", json_pack("{s:s,s:s}", "task_id", t->j.task_id,
+			 "pid_file", t->pidfile));
+	if ((err == 0 || err == -ENOENT) && (err = tls_reload_done(t->certs)) < 0)
+		log_warn(COMP, "tls_reload_marker_failed", json_pack("{s:s,s:s,s:s}", "task_id",
+			 t->j.task_id, "path", t->certs, "error", strerror(-err)));
+}
+
+/* Serves the pair of src; reloads nginx when that changed what it serves,
+ * or when an earlier switch's reload is still pending. 0 or -errno
+ * (logged). */
 static int tj_serve(struct tj *t, enum src src)
 {
 	const char *crt = src == SRC_SELF ? t->self_crt : src == SRC_ACME ? t->acme_crt : t->cfg->tls_cert_file;
 	const char *key = src == SRC_SELF ? t->self_key : src == SRC_ACME ? t->acme_key : t->cfg->tls_key_file;
 	char was[32], day[32];
 	struct tls_cert_info ci;
-	int rc, err;
+	int rc;
 
 	tls_served_source(t->certs, was, sizeof was);
 	rc = tls_serve(t->certs, crt, key, src_names[src]);
@@ -574,6 +343,12 @@ static int tj_serve(struct tj *t, enum src src)
 	if (rc == 0) {
 		log_debug(COMP, "tls_unchanged", json_pack("{s:s,s:s}", "task_id", t->j.task_id, "source",
 			  src_names[src]));
+		if (tls_reload_pending(t->certs) == 1) {
+			log_info(COMP, "tls_nginx_reload_retry", json_pack("{s:s,s:s,s:s}", "task_id",
+				 t->j.task_id, "source", was, "reason", "an earlier switch has not reached "
+				 "nginx yet (certs/reload-pending)"));
+			tj_reload(t);
+		}
 		return 0;
 	}
 	t->switched = true;
@@ -585,17 +360,7 @@ static int tj_serve(struct tj *t, enum src src)
 	log_info(COMP, "tls_switched", json_pack("{s:s,s:s,s:s,s:s,s:I}", "task_id", t->j.task_id,
 		 "source", src_names[src], "previous", was[0] ? was : "none", "issuer", ci.issuer_cn,
 		 "not_after", (json_int_t)ci.not_after));
-	if ((err = nginx_reload(t)) == -ENOENT)
-		log_info(COMP, "tls_nginx_not_running", json_pack("{s:s,s:s}", "task_id", t->j.task_id,
-			 "pid_file", t->pidfile));
-	else if (err < 0)
-		log_warn(COMP, "tls_nginx_reload_failed", json_pack("{s:s,s:s,s:s,s:s}", "task_id",
-			 t->j.task_id, "pid_file", t->pidfile, "error", err == -ESRCH
-			 ? "no nginx process with that pid" : strerror(-err), "hint",
-			 "nginx reads the new certificate when it starts or reloads (systemctl reload nginx)"));
-	else
-		log_info(COMP, "tls_nginx_reloaded", json_pack("{s:s,s:s}", "task_id", t->j.task_id,
-			 "pid_file", t->pidfile));
+	tj_reload(t);
 	return 0;
 }
 
@@ -765,7 +530,7 @@ static void tj_test(struct tj *t, enum src want, const char *mode_msg)
 		}
 		tj_mkdir(t->acme_dir, 0700);
 		tj_mkdir(t->webroot, 0755);
-		t->test_ok = certbot_for(t, "dry-run", msg, sizeof msg) == 0;
+		t->test_ok = certbot_run(&t->cb, CERTBOT_DRY_RUN, msg, sizeof msg) == 0;
 		snprintf(t->test_msg, sizeof t->test_msg, t->test_ok ? "certbot --dry-run for %s succeeded"
 			 : "certbot --dry-run for %s failed: %s", t->domain, msg);
 	} else if (want == SRC_MANUAL) {
@@ -836,7 +601,7 @@ int cmd_tls(struct cli *c, const char *sub)
 
 	if (strcmp(sub, "apply") != 0 && strcmp(sub, "deployed") != 0)
 		return -2;
-	if (strcmp(sub, "deployed") == 0 && getenv(IN_JOB_ENV)) {
+	if (strcmp(sub, "deployed") == 0 && getenv(CERTBOT_IN_JOB_ENV)) {
 		/* certbot run by `tls apply`: that run switches after certbot */
 		log_debug(COMP, "tls_deploy_hook_in_job", NULL);
 		return 0;
@@ -847,11 +612,16 @@ int cmd_tls(struct cli *c, const char *sub)
 	}
 	t->cfg = &c->cfg;
 	t->no_certbot = strcmp(sub, "deployed") == 0;
-	t->certbot = env_or("WGPILOT_TLS_CERTBOT", CERTBOT_DEFAULT);
-	t->server = env_or("WGPILOT_TLS_ACME_SERVER", NULL);
 	t->pidfile = env_or("WGPILOT_TLS_NGINX_PID", NGINX_PID_DEFAULT);
 	timeout = strtol(env_or("WGPILOT_TLS_CERTBOT_TIMEOUT", "0"), NULL, 10);
-	t->timeout = timeout > 0 && timeout <= 3600 ? (int)timeout : CERTBOT_TIMEOUT;
+	t->cb = (struct certbot){
+		.bin = env_or("WGPILOT_TLS_CERTBOT", CERTBOT_DEFAULT),
+		.server = env_or("WGPILOT_TLS_ACME_SERVER", NULL),
+		.config_dir = t->acme_dir, .webroot = t->webroot, .domain = t->domain,
+		.email = c->cfg.acme_email, .hook = t->hook,
+		.timeout = timeout > 0 && timeout <= 3600 ? (int)timeout : CERTBOT_TIMEOUT,
+		.task_id = t->j.task_id,
+	};
 	rc = job_begin(c, &t->j, "tls", COMP);
 	if (rc > 0) {
 		log_info(COMP, "tls_apply_started", json_pack("{s:s,s:s,s:b}", "task_id", t->j.task_id,
