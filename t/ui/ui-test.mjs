@@ -465,7 +465,9 @@ async function live() {
     if (head !== 'SQLite format 3') throw new Error(`${dl.suggestedFilename()} starts with "${head}"`);
   }, page);
   await shoot(page, 'settings-system');
+  await portsAndRoutes(b);
   await step('system: the backup restored through the upload form', async () => {
+    await go(page, '/settings/system', 'system');
     if (!backup) throw new Error('no backup to restore');
     await page.setInputFiles('input[type="file"]', backup);
     await page.click('[data-action="restore"]');
@@ -569,6 +571,143 @@ async function live() {
   }, page);
   b.report('live');
   await b.close();
+}
+
+// /settings/system, Ports and Routes (roadmap feat-007, feat-009) on the
+// real stack: Home VPN (wg0, 10.0.0.0/24, UDP 51820) and Office (its
+// 10.20.0.0/24) are up.  A port conflict and a reconciler that does not
+// answer cannot be produced here: answered in the browser, each shown in
+// words.
+async function portsAndRoutes(b) {
+  const { page } = b;
+  const P = '[data-system="ports"]';
+  const R = '[data-system="routes"]';
+  const rowsOf = () => page.$$eval(`${R} tbody tr`, (trs) => trs.map((t) => `${t.dataset.route} ${t.dataset.iface}`));
+  let nets = [];
+  await step('system: Ports lists wg0 on UDP 51820 as OK, and the HTTPS port', async () => {
+    nets = await page.evaluate(async () => (await (await fetch('/api/networks')).json()));
+    const home = nets.find((n) => n.interface === 'wg0');
+    if (!home) throw new Error(`no wg0 among ${nets.map((n) => n.interface).join(', ')}`);
+    const row = await page.waitForSelector(`${P} tr[data-port="${home.listen_port}"][data-state="ok"]:has(code:text-is("wg0"))`, { timeout: 10000 });
+    const t = (await row.textContent()).replace(/\s+/g, ' ').trim();
+    const state = (await row.$eval('td[data-label="State"]', (td) => td.textContent)).trim();
+    if (home.listen_port !== 51820 || !t.includes(home.name) || state !== 'OK') throw new Error(`row "${t}" (port ${home.listen_port})`);
+    const https = (await page.textContent(`${P} tr[data-state="https"]`)).replace(/\s+/g, ' ').trim();
+    if (!/^8443 TCP/.test(https) || !/HTTPS/.test(https)) throw new Error(`HTTPS row "${https}"`);
+    const n = await page.$$eval(`${P} tbody tr[data-state="ok"]`, (trs) => trs.length);
+    if (n !== nets.length) throw new Error(`${n} network ports shown, ${nets.length} networks`);
+    if (await page.$(`${P} [data-state="conflict"], ${P} .notice-error`)) throw new Error('a conflict shown');
+    diag(`ports: ${(await page.$$eval(`${P} tbody tr`, (trs) => trs.map((t) => [...t.cells].map((c) => c.textContent.trim()).join(' · ')))).join(' | ')}`);
+  }, page);
+
+  await step('system: Routes lists wg0\'s subnet route 10.0.0.0/24 (main table, managed)', async () => {
+    const row = await page.waitForSelector(`${R} tr[data-route="10.0.0.0/24"][data-iface="wg0"]`, { timeout: 10000 });
+    const cell = (label) => row.$eval(`td[data-label="${label}"]`, (td) => td.textContent.trim());
+    const [table, proto, managed] = [await cell('Table'), await cell('Protocol'), await cell('Managed')];
+    if (table !== 'main' || managed !== 'managed') throw new Error(`table "${table}", protocol "${proto}", managed "${managed}"`);
+    const rows = await rowsOf();
+    const badge = (await page.textContent(`${R} .panel-title .badge`)).trim();
+    diag(`routes: ${rows.join(', ')} ("${badge}")`);
+    if (badge !== `${rows.length} route${rows.length === 1 ? '' : 's'}`) throw new Error(`count badge "${badge}" for ${rows.length} rows`);
+    if (!rows.includes('10.20.0.0/24 wg1')) throw new Error('no route of Office (10.20.0.0/24 wg1)');
+  }, page);
+
+  await step('system: at phone width Ports and Routes become cards, nothing overflows', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const wide = await page.evaluate(({ P, R }) => {
+        const out = [];
+        if (document.documentElement.scrollWidth > innerWidth) out.push(`page ${document.documentElement.scrollWidth}px`);
+        for (const el of document.querySelectorAll(`${P} .table-wrap, ${R} .table-wrap, ${P}, ${R}`)) {
+          if (el.scrollWidth > el.clientWidth) out.push(`${el.className} ${el.scrollWidth}/${el.clientWidth}px`);
+        }
+        if (getComputedStyle(document.querySelector(`${R} thead`)).position !== 'absolute') out.push('routes header row still shown');
+        return out;
+      }, { P, R });
+      if (wide.length) throw new Error(wide.join('; '));
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  }, page);
+
+  await step('system: the network filter shows one network\'s routes, kept in the address', async () => {
+    const select = `${R} select[name="route-interface"]`;
+    const opts = await page.$$eval(`${select} option`, (os) => os.map((o) => [o.value, o.textContent]));
+    const want = ['', ...nets.map((n) => n.interface)];
+    if (opts.map((o) => o[0]).join() !== want.join()) throw new Error(`options ${JSON.stringify(opts)}`);
+    // keyboard: Tab from Refresh reaches the filter
+    await page.focus(`${R} [data-action="routes-refresh"]`);
+    await page.keyboard.press('Tab');
+    if (!await page.evaluate(() => document.activeElement.matches('select[name="route-interface"]'))) throw new Error('Tab from Refresh does not reach the filter');
+    for (const [iface, has, hasNot] of [['wg1', '10.20.0.0/24', '10.0.0.0/24'], ['wg0', '10.0.0.0/24', '10.20.0.0/24']]) {
+      await page.selectOption(select, iface);
+      await page.waitForFunction(({ R, iface, has }) => {
+        const trs = [...document.querySelectorAll(`${R} tbody tr`)];
+        return !document.querySelector(`${R} [aria-busy]`) && trs.length > 0 &&
+          trs.every((t) => t.dataset.iface === iface) && trs.some((t) => t.dataset.route === has);
+      }, { R, iface, has }, { timeout: 10000 });
+      if (await page.$(`${R} tr[data-route="${hasNot}"]`)) throw new Error(`${iface}: ${hasNot} still shown`);
+      if (new URL(page.url()).searchParams.get('interface') !== iface) throw new Error(`address ${page.url()}`);
+      if (iface === 'wg1') await shoot(page, 'settings-system-routes-filtered');
+    }
+    // the filter survives a reload of the address
+    await page.reload();
+    await ready(page, 'system');
+    if (await page.inputValue(select) !== 'wg0') throw new Error('filter lost on reload');
+    if ((await rowsOf()).some((r) => !r.endsWith(' wg0'))) throw new Error('reloaded view not filtered');
+    // an interface of no network (an old bookmark): the empty state in words
+    await go(page, '/settings/system?interface=wg9', 'system');
+    await page.waitForSelector(`${R} .notice-empty:has-text("No route leads into wg9.")`);
+    if ((await page.textContent(`${R} .panel-title .badge`)).trim() !== '0 routes') throw new Error('count badge not "0 routes"');
+    await page.selectOption(select, '');
+    await page.waitForSelector(`${R} tr[data-route="10.20.0.0/24"]`, { timeout: 10000 });
+    if (new URL(page.url()).search) throw new Error(`address ${page.url()}`);
+  }, page);
+
+  await step('system: a port held by another program is highlighted, said in words', async () => {
+    const office = nets.find((n) => n.interface === 'wg1');
+    const conflict = async (route) => {
+      const res = await route.fetch();
+      const j = await res.json();
+      j.conflicting_ports.push({ port: office.listen_port, interface: 'wg1', protocol: 'udp' });
+      await route.fulfill({ response: res, json: j });
+    };
+    await page.route('**/api/system/ports', conflict);
+    try {
+      await go(page, '/settings/system', 'system');
+      const row = await page.waitForSelector(`${P} tr[data-state="conflict"][data-port="${office.listen_port}"]:has(code:text-is("wg1"))`, { timeout: 10000 });
+      const t = (await row.textContent()).replace(/\s+/g, ' ');
+      if (!/In use by another program/.test(t) || !t.includes(`${office.name} cannot start`)) throw new Error(`row "${t}"`);
+      await page.waitForSelector(`${P} .notice-error:has-text("another program holds its port")`);
+      await page.waitForSelector(`${P} tr[data-state="ok"]:has(code:text-is("wg0"))`);
+      await shoot(page, 'settings-system-port-conflict');
+    } finally {
+      await page.unroute('**/api/system/ports', conflict);
+    }
+  }, page);
+
+  await step('system: reconciler not answering (503): Ports and Routes say so in words', async () => {
+    const down = (route) => route.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'RECONCILER_UNAVAILABLE', message: 'reconciler not answering', request_id: 'req_0123456789ab' } }),
+    });
+    await page.route(/\/api\/system\/(ports|routes)/, down);
+    b.allow(/status of 503/);
+    try {
+      await go(page, '/settings/system', 'system');
+      for (const sec of [P, R]) {
+        const t = await page.textContent(`${sec} .notice-error`);
+        if (!/could not be read/.test(t) || !/not answering/.test(t) || !/req_0123456789ab/.test(t)) throw new Error(`message "${t}"`);
+      }
+      // the filter still lists the networks
+      const n = await page.$$eval(`${R} select option`, (os) => os.length);
+      if (n !== nets.length + 1) throw new Error(`${n} filter options`);
+      await shoot(page, 'settings-system-unavailable');
+    } finally {
+      await page.unroute(/\/api\/system\/(ports|routes)/, down);
+      b.disallow();
+    }
+  }, page);
 }
 
 // /settings/tls: the stack's own certificate (self-signed by wgpilot init),
