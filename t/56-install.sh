@@ -135,6 +135,7 @@ render() {  # LISTEN HTTP_LISTEN REDIRECT_PORT
 	sed -e "s|@LISTEN@|$1|g" -e "s|@HTTP_LISTEN@|$2|g" -e "s|@REDIRECT_PORT@|$3|g" \
 		-e "s|@SERVER_NAME@|_|g" -e "s|@CERT@|$dir/tls/crt.pem|g" -e "s|@KEY@|$dir/tls/key.pem|g" \
 		-e "s|@ACME_WEBROOT@|$dir/acme|g" -e "s|@WWW@|$share/www|g" \
+		-e "s|@HSTS_CONF@|$dir/tls/hsts.conf|g" \
 		-e "s|@SECURITY_HEADERS@|$share/nginx/security-headers.conf|g" \
 		-e "s|@API_SOCK@|/run/wgpilot/api.sock|g" -e "s|@SSE_SOCK@|/run/wgpilot/sse.sock|g" "$site"
 }
@@ -151,10 +152,12 @@ like "$conf" 'client_header_timeout 10s;.*client_body_timeout 10s;.*send_timeout
 	"timeouts of operations.md §5"
 like "$conf" 'location = /index.html \{[^}]*Cache-Control "no-cache"' "index.html is never cached stale"
 like "$conf" 'public, max-age=31536000, immutable' "versioned assets cached for a year"
+like "$conf" "include $dir/tls/hsts.conf;" "HSTS from the hsts.conf served with the certificate"
 if [ "$(id -u)" -eq 0 ] && command -v nginx >/dev/null && command -v openssl >/dev/null; then
 	mkdir -p "$dir/tls" "$dir/acme" "$dir/nginx"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=test \
 		-keyout "$dir/tls/key.pem" -out "$dir/tls/crt.pem" >/dev/null 2>&1
+	echo 'map $scheme $wgp_hsts { default ""; }' >"$dir/tls/hsts.conf"
 	cat >"$dir/nginx/nginx.conf" <<EOF
 pid $dir/nginx/nginx.pid;
 error_log $dir/nginx/error.log;

@@ -101,6 +101,11 @@ served_fp() {
 		</dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//'
 }
 serves() { [ "$(served_fp)" = "$(fp "$CERTS/current/fullchain.pem")" ]; }
+# hsts: the Strict-Transport-Security header nginx sends now ("" = none).
+hsts() {
+	ip netns exec "$ns" curl -sk -o /dev/null -D - https://127.0.0.1:8443/ 2>/dev/null \
+		| tr -d '\r' | sed -n 's/^strict-transport-security: //Ip'
+}
 hups() { grep -c 'signal 1 (SIGHUP) received' "$dir/nginx/error.log" || true; }
 
 # --- self-signed: made, served, then nothing changes ---------------------------------------
@@ -123,10 +128,12 @@ http {
     proxy_temp_path $dir/nginx/proxy;
     scgi_temp_path $dir/nginx/scgi;
     uwsgi_temp_path $dir/nginx/uwsgi;
+    include $CERTS/current/hsts.conf;
     server {
         listen 127.0.0.1:8443 ssl;
         ssl_certificate $CERTS/current/fullchain.pem;
         ssl_certificate_key $CERTS/current/privkey.pem;
+        add_header Strict-Transport-Security \$wgp_hsts always;
         location / { return 200 "ok\n"; }
     }
 }
@@ -136,6 +143,7 @@ ip netns exec "$ns" nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" >"$dir/ngin
 on_exit sh -c 'kill -QUIT "$(cat "$1")" 2>/dev/null' sh "$PIDF"
 wait_until 10 serves
 ok "nginx serves the self-signed certificate from certs/current" serves
+is "$(hsts)" "" "  no HSTS with the self-signed certificate (hsts.conf served with it)"
 
 before=$(ls "$CERTS"; cat "$CERTS/selfsigned.crt"; status_json)
 apply
@@ -195,6 +203,7 @@ is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$CERTS/acme/live/vpn.example.te
 	"  from certs/acme/live/<domain> (certbot --config-dir certs/acme)"
 ok "  logged tls_provisioned" logged tls_provisioned
 ok "  nginx reloaded and serves it" wait_until 10 serves
+is "$(hsts)" "max-age=31536000; includeSubDomains" "  HSTS now: a certificate browsers trust"
 is "$(hups)" 3 "  one more SIGHUP"
 like "$(grep -h '^renew_hook\|^server' "$CERTS/acme/renewal/vpn.example.test.conf" | tr '\n' ' ')" \
 	"renew_hook = $WGP --config $dir/config.yaml --data-dir $DATA tls deployed server = https://localhost:14000/dir" \
@@ -227,6 +236,7 @@ ok "  alert_fired for it" grep -q '"msg":"alert_fired".*"type":"tls_acme_fallbac
 is "$(st '$.warning.code')/$(st '$.ok')" "tls_acme_fallback/false" "  tls_status: warning + failed result for the UI"
 like "$(st '$.warning.message')" 'other.example.test.*serving the self-signed certificate' "  warning message"
 ok "  nginx reloaded onto the self-signed certificate" wait_until 10 serves
+is "$(hsts)" "" "  and HSTS is off again"
 since=$(st '$.warning.since')
 apply "${FAIL[@]}"
 ok "  second failing run: no second alert" bash -c "! grep -q '\"msg\":\"alert_fired\"' '$LOG'"
@@ -266,6 +276,7 @@ manual "$dir/manual/good.crt" "$dir/manual/good.key"
 is "$RC/$(source_now)" 0/manual "manual good pair: switched"
 is "$(fp "$CERTS/current/fullchain.pem")" "$(fp "$dir/manual/good.crt")" "  certs/current holds it"
 ok "  nginx reloaded and serves it" wait_until 10 serves
+is "$(hsts)" "max-age=31536000; includeSubDomains" "  with HSTS (a manual certificate counts as real)"
 is "$(hups)" $((h + 1)) "  one SIGHUP"
 ok "  the ACME warning is cleared (alert_cleared)" logged alert_cleared
 is "$(st '$.warning')/$(st '$.ok')" "-/true" "  tls_status without warning"

@@ -496,7 +496,7 @@ static int tls_put(const char *dir, const char *name, const char *data, size_t l
 /* Removes certs_dir/name (a served.* directory) and its files. */
 static void tls_remove_served(const char *certs_dir, const char *name)
 {
-	static const char *const files[] = { "fullchain.pem", "privkey.pem", "source" };
+	static const char *const files[] = { "fullchain.pem", "privkey.pem", "source", "hsts.conf" };
 	char path[PATH_MAX + 300];
 
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -526,6 +526,18 @@ static void tls_prune(const char *certs_dir, const char *keep)
 		closedir(d);
 }
 
+/* nginx's $wgp_hsts for the pair served (security-headers.conf sends
+ * Strict-Transport-Security with it; nginx sends no header for ""): HSTS
+ * only with a certificate browsers trust, never the self-signed one. */
+static const char *tls_hsts_conf(const char *source)
+{
+	return strcmp(source, "self-signed") == 0
+		? "# wgpilot tls apply: no HSTS with the self-signed certificate\n"
+		  "map $scheme $wgp_hsts { default \"\"; }\n"
+		: "# wgpilot tls apply: HSTS, the certificate is a real one\n"
+		  "map $scheme $wgp_hsts { default \"max-age=31536000; includeSubDomains\"; }\n";
+}
+
 int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path, const char *source)
 {
 	char *crt = NULL, *key = NULL, dir[PATH_MAX + 16], link_tmp[PATH_MAX + 32], cur[PATH_MAX];
@@ -548,8 +560,11 @@ int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path,
 		if (tls_same_bytes(path, key, key_len)) {
 			snprintf(path, sizeof path, "%s/source", cur);
 			if (tls_same_bytes(path, source, strlen(source))) {
-				rc = 0;
-				goto out;
+				snprintf(path, sizeof path, "%s/hsts.conf", cur);
+				if (tls_same_bytes(path, tls_hsts_conf(source), strlen(tls_hsts_conf(source)))) {
+					rc = 0;
+					goto out;
+				}
 			}
 		}
 	}
@@ -570,7 +585,9 @@ int tls_serve(const char *certs_dir, const char *crt_path, const char *key_path,
 	}
 	if ((rc = tls_put(dir, "privkey.pem", key, key_len, 0600)) < 0
 	    || (rc = tls_put(dir, "fullchain.pem", crt, crt_len, 0644)) < 0
-	    || (rc = tls_put(dir, "source", source, strlen(source), 0644)) < 0)
+	    || (rc = tls_put(dir, "source", source, strlen(source), 0644)) < 0
+	    || (rc = tls_put(dir, "hsts.conf", tls_hsts_conf(source), strlen(tls_hsts_conf(source)),
+			     0644)) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s/source", dir);
 	tls_sync_dir(path);     /* the new directory's entries */

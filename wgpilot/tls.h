@@ -77,8 +77,9 @@ int tls_pair_check(const char *crt_path, const char *key_path, time_t now, long 
 		   struct tls_cert_info *info, char *why, size_t whysz);
 
 /* Makes current serve copies of crt_path and key_path, recording source
- * (a word). Nothing is written when current already holds the same bytes
- * and source. The new directory gets the group of certs_dir, mode 0710,
+ * (a word), with hsts.conf: the nginx map of $wgp_hsts, HSTS unless source
+ * is "self-signed". Nothing is written when current already holds the same
+ * bytes, source and hsts.conf. The new directory gets the group of certs_dir, mode 0710,
  * the certificate 0644 and the key 0600; older served.* are removed.
  * Before the switch it creates certs_dir/reload-pending (0600, synced):
  * nginx owes a reload until the caller signalled it and called
