@@ -290,8 +290,11 @@ bad_manual() {  # CRT KEY WHAT
 	is "$(st '$.warning.code')" tls_manual_fallback "  tls_status warning"
 	ok "  nginx still serves (the self-signed certificate)" wait_until 10 serves
 	is "$(hups)" $((h0 + 1)) "  one reload, onto the self-signed pair"
-	# back to the good pair, so that the next bad one starts from manual
+	# back to the good pair, so that the next bad one starts from manual;
+	# served means nginx has taken (and logged) that SIGHUP before the next
+	# count starts
 	manual "$dir/manual/good.crt" "$dir/manual/good.key"
+	wait_until 10 serves || true
 }
 bad_manual "$dir/manual/good.crt" "$dir/manual/other.key" "mismatched key"
 like "$(json_get "$(grep '"msg":"tls_manual_fallback"' "$dir/apply.$((RUN - 1)).log")" '$.error')" 'does not belong' \
@@ -317,6 +320,7 @@ wait_until 20 ip netns exec "$ns" curl -sf --cacert "$dir/peb/ca.crt" "$SHORT_SE
 	|| bail_out "the second pebble does not start: $(tail -n 5 "$dir/pebble-short.log")"
 REN=(WGPILOT_TLS_MODE=acme WGPILOT_TLS_ACME_DOMAIN=renew.example.test)
 LIVE=$CERTS/acme/live/renew.example.test
+wait_until 10 serves || true    # the last switch's SIGHUP is logged before counting
 h=$(hups)
 apply "${REN[@]}" WGPILOT_TLS_ACME_SERVER=$SHORT_SERVER
 is "$RC/$(source_now)" 0/acme "renewal setup: a certificate for renew.example.test from the second pebble"
