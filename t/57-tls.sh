@@ -181,6 +181,8 @@ ok "  certs/reload-pending stays" test -e "$CERTS/reload-pending"
 is "$(hups)" "$h" "  no SIGHUP (the other process was not signalled either)"
 ok "  nginx still serves the old certificate" not serves
 ok "  the stray process lives" kill -0 "$stray"
+like "$("$WGP" diagnose 2>/dev/null || true)" '\[WARN\] tls: .*nginx was not reloaded yet' \
+	"  diagnose warns that nginx owes a reload"
 apply
 ok "next run, nothing to switch: INFO tls_nginx_reload_retry" logged tls_nginx_reload_retry
 ok "  then tls_nginx_reloaded" logged tls_nginx_reloaded

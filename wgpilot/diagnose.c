@@ -392,6 +392,10 @@ static void check_tls(struct diag *d, const struct config *cfg)
 		add(d, WARN, "tls", fix, "%s expires in %lld days (%s)", crt, left, when);
 	else if (access(key, R_OK) == 0 && tls_key_matches(crt, key) == 0)
 		add(d, FAIL, "tls", "use the key the certificate was issued for", "%s does not match %s", key, crt);
+	else if (current && tls_reload_pending(certs) == 1)
+		add(d, WARN, "tls", "wgpilot tls apply (as root) retries the reload; check that nginx runs",
+		    "%s was switched to the %s certificate but nginx was not reloaded yet: it may "
+		    "still serve the previous one", crt, source);
 	else if (source[0] && strcmp(source, cfg->tls_mode) != 0)
 		add(d, WARN, "tls", acme ? "check that port 80 reaches this host for the domain, then "
 		    "wgpilot tls apply (see certs/acme/logs)" : strcmp(cfg->tls_mode, "manual") == 0
