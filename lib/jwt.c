@@ -5,6 +5,7 @@
  * duplicate JSON keys, canonical base64url, every claim typed and bounded.
  */
 #include "jwt.h"
+#include "keys.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -82,21 +83,6 @@ out:
 	return tok;
 }
 
-/* sodium_base642bin (unpadded base64url) refusing bytes >= 0x80, which
- * libsodium 1.0.18 decodes as '_': a token must have exactly one spelling. */
-static int jwt_b64_decode(uint8_t *bin, size_t bin_max, size_t *bin_len,
-                          const char *b64, size_t b64_len)
-{
-	unsigned char high = 0;
-	size_t i;
-
-	for (i = 0; i < b64_len; i++)
-		high |= (unsigned char)b64[i];
-	if (high & 0x80)
-		return -1;
-	return sodium_base642bin(bin, bin_max, b64, b64_len, NULL, bin_len, NULL, JWT_B64);
-}
-
 /* Decodes one base64url token part holding a JSON object: the object (caller
  * decrefs) or NULL. Duplicate keys are refused so that no parser can read a
  * different "alg" than we did. */
@@ -106,7 +92,7 @@ static json_t *jwt_part_json(const char *b64, size_t len)
 	size_t n = 0;
 	json_t *obj;
 
-	if (jwt_b64_decode(buf, sizeof(buf), &n, b64, len) != 0)
+	if (b64_decode_strict(buf, sizeof(buf), &n, b64, len, JWT_B64) != 0)
 		return NULL;
 	obj = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
 	if (obj && !json_is_object(obj)) {
@@ -154,7 +140,7 @@ static int jwt_check_mac(const uint8_t key[static 32], const char *signed_part,
 	int ret = -1;
 
 	/* The decoder rejects non-zero padding bits, so a MAC has one spelling. */
-	if (jwt_b64_decode(got, sizeof(got), &n, sig, sig_len) != 0 || n != JWT_MAC_LEN)
+	if (b64_decode_strict(got, sizeof(got), &n, sig, sig_len, JWT_B64) != 0 || n != JWT_MAC_LEN)
 		return -1;
 	crypto_auth_hmacsha256(want, (const uint8_t *)signed_part, signed_len, key);
 	if (sodium_memcmp(got, want, JWT_MAC_LEN) == 0)

@@ -36,8 +36,8 @@ int crypto_init(void)
 /* sodium_base642bin as in libsodium 1.0.18, but refusing bytes >= 0x80: that
  * version decodes every one of them as '/', so a key would have many
  * spellings. The check is branch-free over the bytes to stay constant time. */
-static int keys_b64_decode(uint8_t *bin, size_t bin_max, size_t *bin_len,
-                           const char *b64, size_t b64_len)
+int b64_decode_strict(uint8_t *bin, size_t bin_max, size_t *bin_len, const char *b64, size_t b64_len,
+		      int variant)
 {
 	unsigned char high = 0;
 	size_t i;
@@ -46,7 +46,7 @@ static int keys_b64_decode(uint8_t *bin, size_t bin_max, size_t *bin_len,
 		high |= (unsigned char)b64[i];
 	if (high & 0x80)
 		return -1;
-	return sodium_base642bin(bin, bin_max, b64, b64_len, NULL, bin_len, NULL, B64_ORIG);
+	return sodium_base642bin(bin, bin_max, b64, b64_len, NULL, bin_len, NULL, variant);
 }
 
 /* --- WireGuard keys ------------------------------------------------------ */
@@ -67,7 +67,7 @@ int key_from_b64(uint8_t key[static WG_KEY_LEN], const char *b64)
 	    b64[WG_KEY_B64_LEN - 1] != '=')
 		return -EINVAL;
 	/* The decoder is constant time and rejects non-zero pad bits. */
-	if (keys_b64_decode(tmp, sizeof(tmp), &len, b64, WG_KEY_B64_LEN) != 0 ||
+	if (b64_decode_strict(tmp, sizeof(tmp), &len, b64, WG_KEY_B64_LEN, B64_ORIG) != 0 ||
 	    len != WG_KEY_LEN)
 		goto out;
 	memcpy(key, tmp, WG_KEY_LEN);
@@ -330,7 +330,7 @@ static int secret_open_sb1(const uint8_t key[static 32], const char *b64, char *
 	raw = malloc(max_len);
 	if (!raw)
 		goto out;
-	if (keys_b64_decode(raw, max_len, &raw_len, b64, b64_len) != 0 ||
+	if (b64_decode_strict(raw, max_len, &raw_len, b64, b64_len, B64_ORIG) != 0 ||
 	    raw_len < SECRET_OVERHEAD) {
 		ret = -EINVAL;
 		goto out;

@@ -20,6 +20,12 @@
 
 /* 0, or -1 when libsodium cannot start. Safe to call more than once. */
 int crypto_init(void);
+/* sodium_base642bin in the given variant (sodium_base64_VARIANT_*), but
+ * refusing bytes >= 0x80: libsodium 1.0.18 decodes every one of them as a
+ * valid character, so one key or token would have many spellings. 0, or
+ * -1 for anything that is not exactly one valid encoding. */
+int b64_decode_strict(uint8_t *bin, size_t bin_max, size_t *bin_len, const char *b64, size_t b64_len,
+		      int variant);
 
 /* Standard base64 with padding, exactly 44 chars + NUL. */
 void key_to_b64(char out[static WG_KEY_B64_LEN + 1], const uint8_t key[static WG_KEY_LEN]);

@@ -14,7 +14,7 @@ src=$top_srcdir
 
 # name | sources | pkg-config modules
 harnesses=(
-	"jwt|fuzz/fuzz-jwt.c lib/jwt.c|libsodium jansson"
+	"jwt|fuzz/fuzz-jwt.c lib/jwt.c lib/keys.c|libsodium jansson"
 	"keys|fuzz/fuzz-keys.c lib/keys.c|libsodium"
 	"validate|fuzz/fuzz-validate.c lib/validate.c lib/ipnet.c|libsodium"
 	"import|fuzz/fuzz-import.c lib/wgconf.c|"
