@@ -88,20 +88,13 @@ static const char *threshold_check(const char *type, const char *threshold)
 	return spike_ok(threshold) ? NULL : MSG_SPIKE;
 }
 
-static void col_copy(char *dst, size_t n, sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-
-	snprintf(dst, n, "%s", s ? (const char *)s : "");
-}
-
 static void alert_row(sqlite3_stmt *st, struct alert *a)
 {
 	memset(a, 0, sizeof *a);
 	a->id = sqlite3_column_int64(st, 0);
-	col_copy(a->type, sizeof a->type, st, 1);
-	col_copy(a->threshold, sizeof a->threshold, st, 2);
-	col_copy(a->notify, sizeof a->notify, st, 3);
+	db_col_copy(a->type, sizeof a->type, st, 1);
+	db_col_copy(a->threshold, sizeof a->threshold, st, 2);
+	db_col_copy(a->notify, sizeof a->notify, st, 3);
 	a->enabled = sqlite3_column_int(st, 4) != 0;
 	a->created_at = sqlite3_column_int64(st, 5);
 }

@@ -55,13 +55,6 @@ static void bridge_free(struct bridge *b)
 	b->allowed_cidrs = NULL;
 }
 
-static void col_copy(char *dst, size_t n, sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-
-	snprintf(dst, n, "%s", s ? (const char *)s : "");
-}
-
 /* One row of BRIDGE_COLS into b. 0 or -ENOMEM. */
 static int bridge_row(sqlite3_stmt *st, struct bridge *b)
 {
@@ -69,11 +62,11 @@ static int bridge_row(sqlite3_stmt *st, struct bridge *b)
 	b->id = sqlite3_column_int64(st, 0);
 	b->a = sqlite3_column_int64(st, 1);
 	b->b = sqlite3_column_int64(st, 2);
-	col_copy(b->a_name, sizeof b->a_name, st, 3);
-	col_copy(b->b_name, sizeof b->b_name, st, 4);
-	col_copy(b->a_iface, sizeof b->a_iface, st, 5);
-	col_copy(b->b_iface, sizeof b->b_iface, st, 6);
-	col_copy(b->direction, sizeof b->direction, st, 7);
+	db_col_copy(b->a_name, sizeof b->a_name, st, 3);
+	db_col_copy(b->b_name, sizeof b->b_name, st, 4);
+	db_col_copy(b->a_iface, sizeof b->a_iface, st, 5);
+	db_col_copy(b->b_iface, sizeof b->b_iface, st, 6);
+	db_col_copy(b->direction, sizeof b->direction, st, 7);
 	b->allowed_cidrs = strdup(sqlite3_column_text(st, 8) ? (const char *)sqlite3_column_text(st, 8) : "");
 	b->enabled = sqlite3_column_int(st, 9) != 0;
 	b->created_at = sqlite3_column_int64(st, 10);

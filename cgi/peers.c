@@ -170,11 +170,9 @@ enum {
 static void peer_write_row(struct sbuf *b, sqlite3_stmt *st, const struct live_sorted *ls,
 			   long long now)
 {
-#define TEXT(i) ((const char *)sqlite3_column_text(st, i))
-#define STR(key, i) do { const char *v_ = TEXT(i); sb_lit(b, key); sb_json_str(b, v_ ? v_ : ""); } while (0)
+#define STR(key, i) do { sb_lit(b, key); sb_json_str(b, db_col_text(st, i)); } while (0)
 #define INT(key, v) do { sb_lit(b, key); sb_int(b, v); } while (0)
-	const char *pub = TEXT(LC_PUBKEY);
-	struct live l = live_find(ls, pub ? pub : "");
+	struct live l = live_find(ls, db_col_text(st, LC_PUBKEY));
 	bool online = l.last_handshake > 0 && now - l.last_handshake < ONLINE_WINDOW;
 
 	INT("{\"id\":", sqlite3_column_int64(st, LC_ID));
@@ -209,7 +207,6 @@ static void peer_write_row(struct sbuf *b, sqlite3_stmt *st, const struct live_s
 	sb_putc(b, '}');
 #undef INT
 #undef STR
-#undef TEXT
 }
 
 int peer_load_network(struct req *r, struct network *n)

@@ -44,13 +44,6 @@ static bool is_admin(const struct req *r)
 	return strcmp(r->user.role, "admin") == 0;
 }
 
-static const char *text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-
-	return s ? (const char *)s : "";
-}
-
 static json_t *int_or_null(sqlite3_stmt *st, int col)
 {
 	return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
@@ -82,7 +75,7 @@ static int delete_row(struct req *r, enum sql q, const char *what)
 static json_t *user_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:I,s:s,s:s,s:I,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "username", text(st, 1), "role", text(st, 2),
+			 "username", db_col_text(st, 1), "role", db_col_text(st, 2),
 			 "created_at", (json_int_t)sqlite3_column_int64(st, 3),
 			 "updated_at", (json_int_t)sqlite3_column_int64(st, 4));
 }
@@ -200,7 +193,7 @@ void users_delete(struct req *r)
 	sqlite3_bind_int64(st, 1, r->ids[0]);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		snprintf(name, sizeof name, "%s", text(st, 0));
+		snprintf(name, sizeof name, "%s", db_col_text(st, 0));
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW) {
 		if (rc == SQLITE_DONE)
@@ -223,7 +216,7 @@ void users_delete(struct req *r)
 static json_t *key_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "name", text(st, 1), "key_prefix", text(st, 2), "role", text(st, 3),
+			 "name", db_col_text(st, 1), "key_prefix", db_col_text(st, 2), "role", db_col_text(st, 3),
 			 "expires_at", int_or_null(st, 4),
 			 "created_at", (json_int_t)sqlite3_column_int64(st, 5),
 			 "last_used", int_or_null(st, 6));
@@ -362,7 +355,7 @@ void apikeys_delete(struct req *r)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		owner = sqlite3_column_int64(st, 0);
-		snprintf(name, sizeof name, "%s", text(st, 1));
+		snprintf(name, sizeof name, "%s", db_col_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE) {

@@ -407,6 +407,18 @@ int db_setting_del(sqlite3 *db, const char *key)
 	return exec_bound(db, "DELETE FROM settings WHERE key = ?", key, NULL);
 }
 
+const char *db_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+void db_col_copy(char *dst, size_t n, sqlite3_stmt *st, int i)
+{
+	snprintf(dst, n, "%s", db_col_text(st, i));
+}
+
 int db_query_text(sqlite3 *db, const char *sql, char *out, size_t outsz)
 {
 	sqlite3_stmt *st;

@@ -72,6 +72,11 @@ struct db_version {
 	long long others, own;
 };
 int db_version(sqlite3 *db, struct db_version *v);
+/* Column i of the current row as text, "" for NULL (valid until the next
+ * step, reset or finalize). */
+const char *db_col_text(sqlite3_stmt *st, int i);
+/* db_col_text copied into dst (n bytes, truncated, NUL-terminated). */
+void db_col_copy(char *dst, size_t n, sqlite3_stmt *st, int i);
 /* A single-value query (or pragma) as text into out ("" when no row or
  * NULL). SQLITE_OK or SQLite's error code. */
 int db_query_text(sqlite3 *db, const char *sql, char *out, size_t outsz);

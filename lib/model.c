@@ -48,20 +48,9 @@ static const char *const sqls[SQL__MAX] = {
 		"WHERE network_id = ?10 AND id = ?11 RETURNING updated_at",
 };
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? (const char *)t : "";
-}
-
-static void col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int i)
-{
-	snprintf(dst, dstsz, "%s", col_text(st, i));
-}
-
 static int col_dup(char **dst, sqlite3_stmt *st, int i)
 {
-	*dst = strdup(col_text(st, i));
+	*dst = strdup(db_col_text(st, i));
 	return *dst ? 0 : -ENOMEM;
 }
 
@@ -104,13 +93,13 @@ static int network_row(sqlite3_stmt *st, struct network *n)
 {
 	memset(n, 0, sizeof *n);
 	n->id = sqlite3_column_int64(st, 0);
-	col_copy(n->name, sizeof n->name, st, 1);
-	col_copy(n->iface, sizeof n->iface, st, 2);
-	col_copy(n->mode, sizeof n->mode, st, 3);
-	col_copy(n->subnet, sizeof n->subnet, st, 4);
+	db_col_copy(n->name, sizeof n->name, st, 1);
+	db_col_copy(n->iface, sizeof n->iface, st, 2);
+	db_col_copy(n->mode, sizeof n->mode, st, 3);
+	db_col_copy(n->subnet, sizeof n->subnet, st, 4);
 	n->listen_port = sqlite3_column_int(st, 5);
-	col_copy(n->public_key, sizeof n->public_key, st, 7);
-	col_copy(n->dns_servers, sizeof n->dns_servers, st, 8);
+	db_col_copy(n->public_key, sizeof n->public_key, st, 7);
+	db_col_copy(n->dns_servers, sizeof n->dns_servers, st, 8);
 	n->nat_enabled = sqlite3_column_int(st, 9);
 	n->inter_peer_routing = sqlite3_column_int(st, 10);
 	n->enabled = sqlite3_column_int(st, 11);
@@ -128,17 +117,17 @@ static int peer_row(sqlite3_stmt *st, struct peer *p)
 	memset(p, 0, sizeof *p);
 	p->id = sqlite3_column_int64(st, 0);
 	p->network_id = sqlite3_column_int64(st, 1);
-	col_copy(p->name, sizeof p->name, st, 2);
-	col_copy(p->email, sizeof p->email, st, 3);
-	col_copy(p->public_key, sizeof p->public_key, st, 5);
-	col_copy(p->endpoint, sizeof p->endpoint, st, 8);
+	db_col_copy(p->name, sizeof p->name, st, 2);
+	db_col_copy(p->email, sizeof p->email, st, 3);
+	db_col_copy(p->public_key, sizeof p->public_key, st, 5);
+	db_col_copy(p->endpoint, sizeof p->endpoint, st, 8);
 	p->persistent_keepalive = sqlite3_column_int(st, 9);
-	col_copy(p->role, sizeof p->role, st, 10);
+	db_col_copy(p->role, sizeof p->role, st, 10);
 	p->enabled = sqlite3_column_int(st, 12);
 	p->created_at = sqlite3_column_int64(st, 13);
 	p->updated_at = sqlite3_column_int64(st, 14);
 	p->expires_at = sqlite3_column_type(st, 15) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 15);
-	col_copy(p->tunnel_type, sizeof p->tunnel_type, st, 16);
+	db_col_copy(p->tunnel_type, sizeof p->tunnel_type, st, 16);
 	err |= col_dup(&p->private_key, st, 4);
 	err |= col_dup(&p->preshared_key, st, 6);
 	err |= col_dup(&p->allowed_ips, st, 7);
@@ -265,7 +254,7 @@ int model_next_iface(sqlite3 *db, char out[16])
 	if (err < 0)
 		return err;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = col_text(st, 0);
+		const char *name = db_col_text(st, 0);
 		char *end;
 		long k;
 

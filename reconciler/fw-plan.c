@@ -45,12 +45,6 @@ static int fw_name_index(const char *const *names, int n, const char *s)
 	return -1;
 }
 
-static const char *fw_col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return s ? (const char *)s : "";
-}
-
 /* v itself, or v moved to room for one more of size bytes; NULL on ENOMEM
  * (v untouched). */
 static void fw_bad_row(const char *what, const char *iface, const char *value)
@@ -76,7 +70,7 @@ static int fw_read_networks(sqlite3_stmt *st, struct fw_plan *p)
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct fw_network *v = fw_grow(p->networks, p->nnetworks, &cap, sizeof *v), *n;
-		const char *iface = fw_col(st, 1), *mode = fw_col(st, 2);
+		const char *iface = db_col_text(st, 1), *mode = db_col_text(st, 2);
 		int m = fw_name_index(fw_mode_names, FW_MODE__MAX, mode);
 
 		if (!v)
@@ -93,8 +87,8 @@ static int fw_read_networks(sqlite3_stmt *st, struct fw_plan *p)
 		if (m < 0)
 			fw_bad_row("mode", iface, mode);
 		n->mode = m < 0 ? FW_GATEWAY : (enum fw_mode)m;
-		if (ipnet_parse_cidr(&n->subnet, fw_col(st, 3)) < 0 || n->subnet.family != AF_INET) {
-			fw_bad_row("subnet", iface, fw_col(st, 3));
+		if (ipnet_parse_cidr(&n->subnet, db_col_text(st, 3)) < 0 || n->subnet.family != AF_INET) {
+			fw_bad_row("subnet", iface, db_col_text(st, 3));
 			memset(&n->subnet, 0, sizeof n->subnet);
 		}
 		ipnet_normalize(&n->subnet);
@@ -125,10 +119,10 @@ static int fw_read_sites(sqlite3_stmt *st, struct fw_plan *p)
 
 		if (!n)
 			continue;
-		if ((err = fw_cidrs(fw_col(st, 1), &items, &cnt)) < 0) {
+		if ((err = fw_cidrs(db_col_text(st, 1), &items, &cnt)) < 0) {
 			if (err == -ENOMEM)
 				return err;
-			fw_bad_row("site_networks", n->iface, fw_col(st, 1));
+			fw_bad_row("site_networks", n->iface, db_col_text(st, 1));
 			continue;
 		}
 		all = realloc(n->sites, (n->nsites + cnt + 1) * sizeof *all);
@@ -151,7 +145,7 @@ static int fw_read_bridges(sqlite3_stmt *st, struct fw_plan *p)
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct fw_bridge *v = fw_grow(p->bridges, p->nbridges, &cap, sizeof *v), *b;
-		const char *a = fw_col(st, 0), *bb = fw_col(st, 1), *dir = fw_col(st, 2);
+		const char *a = db_col_text(st, 0), *bb = db_col_text(st, 1), *dir = db_col_text(st, 2);
 		int d = fw_name_index(fw_direction_names, FW_DIRECTION__MAX, dir), err;
 
 		if (!v)
@@ -163,10 +157,10 @@ static int fw_read_bridges(sqlite3_stmt *st, struct fw_plan *p)
 		}
 		b = &v[p->nbridges];
 		memset(b, 0, sizeof *b);
-		if ((err = fw_cidrs(fw_col(st, 3), &b->cidrs, &b->ncidrs)) < 0) {
+		if ((err = fw_cidrs(db_col_text(st, 3), &b->cidrs, &b->ncidrs)) < 0) {
 			if (err == -ENOMEM)
 				return err;
-			fw_bad_row("allowed_cidrs", a, fw_col(st, 3));
+			fw_bad_row("allowed_cidrs", a, db_col_text(st, 3));
 			continue;       /* never open a bridge wider than asked */
 		}
 		p->nbridges++;

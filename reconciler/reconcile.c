@@ -78,12 +78,6 @@ static const char *const sqls[SQL__MAX] = {
 	[SQL_PEER_ROLE] = "SELECT role = 'site-gateway' FROM peers WHERE network_id = ? AND id = ?",
 };
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? (const char *)t : "";
-}
-
 /* Appends the peer of the current row of st to dev. -EINVAL for a bad row
  * (logged by the caller), -ENOMEM. */
 static int desired_peer(struct rec *r, struct wg_device *dev, sqlite3_stmt *st)
@@ -92,15 +86,15 @@ static int desired_peer(struct rec *r, struct wg_device *dev, sqlite3_stmt *st)
 	struct ipnet *items = NULL;
 	size_t n = 0;
 
-	if (ipnet_parse_list(col(st, 3), &items, &n, NULL) < 0)
+	if (ipnet_parse_list(db_col_text(st, 3), &items, &n, NULL) < 0)
 		return -EINVAL;
 	wp = wgdev_peer_append(dev);
 	if (!wp) {
 		free(items);
 		return -ENOMEM;
 	}
-	if (key_from_b64(wp->public_key, col(st, 1)) < 0
-	    || (col(st, 2)[0] && decrypt_key(r, col(st, 2), wp->preshared_key) < 0)) {
+	if (key_from_b64(wp->public_key, db_col_text(st, 1)) < 0
+	    || (db_col_text(st, 2)[0] && decrypt_key(r, db_col_text(st, 2), wp->preshared_key) < 0)) {
 		free(items);
 		sodium_memzero(wp, sizeof *wp);
 		dev->npeers--;
@@ -109,7 +103,7 @@ static int desired_peer(struct rec *r, struct wg_device *dev, sqlite3_stmt *st)
 	wp->allowed = items;
 	wp->nallowed = n;
 	wp->keepalive = (uint16_t)sqlite3_column_int(st, 4);
-	parse_endpoint(&wp->endpoint, col(st, 5));
+	parse_endpoint(&wp->endpoint, db_col_text(st, 5));
 	return 0;
 }
 
@@ -349,7 +343,7 @@ static int apply_routes(struct rec *r, const struct network *n)
 		return err;
 	sqlite3_bind_int64(st, 1, n->id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (ipnet_parse_list(col(st, 0), &items, &k, NULL) < 0)
+		if (ipnet_parse_list(db_col_text(st, 0), &items, &k, NULL) < 0)
 			continue;
 		grown = realloc(want, (nwant + k) * sizeof *want + 1);
 		if (!grown) {
@@ -517,7 +511,7 @@ static int disabled_peer_remove(struct rec *r, const char *iface, long long netw
 	sqlite3_bind_int64(st, 1, network_id);
 	sqlite3_bind_int64(st, 2, peer_id);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(key, sizeof key, "%s", col(st, 0));
+		snprintf(key, sizeof key, "%s", db_col_text(st, 0));
 	sqlite3_finalize(st);
 	if (!key[0])
 		return 0;

@@ -131,13 +131,6 @@ void live_free(struct live *lv)
 	memset(lv, 0, sizeof *lv);
 }
 
-static void col_copy(char *dst, size_t n, sqlite3_stmt *st, int col)
-{
-	const unsigned char *v = sqlite3_column_text(st, col);
-
-	snprintf(dst, n, "%s", v ? (const char *)v : "");
-}
-
 /* Enabled networks and every peer of them with its latest stored sample,
  * peers sorted by (interface, public key) for the lookups below. */
 static int live_load(sqlite3 *db, struct live *lv)
@@ -170,8 +163,8 @@ static int live_load(sqlite3 *db, struct live *lv)
 		struct live_net *n = &lv->nets[lv->nnets++];
 		memset(n, 0, sizeof *n);
 		n->id = sqlite3_column_int64(st, 0);
-		col_copy(n->name, sizeof n->name, st, 1);
-		col_copy(n->iface, sizeof n->iface, st, 2);
+		db_col_copy(n->name, sizeof n->name, st, 1);
+		db_col_copy(n->iface, sizeof n->iface, st, 2);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -200,8 +193,8 @@ static int live_load(sqlite3 *db, struct live *lv)
 		memset(p, 0, sizeof *p);
 		p->id = sqlite3_column_int64(st, 0);
 		p->net = k;
-		col_copy(p->public_key, sizeof p->public_key, st, 2);
-		col_copy(p->name, sizeof p->name, st, 3);
+		db_col_copy(p->public_key, sizeof p->public_key, st, 2);
+		db_col_copy(p->name, sizeof p->name, st, 3);
 		p->enabled = sqlite3_column_int(st, 4) != 0;
 		p->created_at = sqlite3_column_int64(st, 5);
 		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
