@@ -21,50 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <openssl/asn1.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include "api.h"
 #include "db.h"
 #include "log.h"
-#include "validate.h"
 #include "../wgpilot/tls.h"
-
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
-/* The issuer's first O of the certificate in path (valid UTF-8 without
- * control characters, else ""): the issuer of a certificate without CN. */
-static void issuer_org(const char *path, char *out, size_t outsz)
-{
-	BIO *bio = BIO_new_file(path, "r");
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
-	const X509_NAME *name = x ? X509_get_issuer_name(x) : NULL;
-	int idx = name ? X509_NAME_get_index_by_NID(name, NID_organizationName, -1) : -1;
-	const X509_NAME_ENTRY *e = idx >= 0 ? X509_NAME_get_entry(name, idx) : NULL;
-	unsigned char *utf8 = NULL;
-	int n = e ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
-
-	out[0] = '\0';
-	if (n > 0 && (size_t)n < outsz) {
-		for (int i = 0; i < n; i++)
-			out[i] = utf8[i] < 0x20 || utf8[i] == 0x7f ? '?' : (char)utf8[i];
-		out[n] = '\0';
-	}
-	OPENSSL_free(utf8);
-	X509_free(x);
-	BIO_free(bio);
-	ERR_clear_error();
-}
 
 /* A string or null for "" and for text jansson refuses (invalid UTF-8). */
 static json_t *str_or_null(const char *s)
@@ -88,13 +48,12 @@ static json_t *str_or_null(const char *s)
 void settings_tls_get(struct req *r)
 {
 	const struct config *c = &r->app->cfg;
-	char *hostname = NULL, *status = NULL, path[PATH_MAX + 320], why[PATH_MAX + 400];
-	char issuer[256], certs[PATH_MAX], source[32] = "";
-	const char *domain;
+	char *hostname = NULL, *status = NULL, path[PATH_MAX + 320], key[PATH_MAX + 320];
+	char why[PATH_MAX + 400], source[32];
+	const char *domain, *issuer = "";
 	struct tls_cert_info ci;
-	bool acme = strcmp(c->tls_mode, "acme") == 0, fallback = false;
 	json_t *last = NULL, *o;
-	int err = 0;
+	int err;
 
 	if (db_setting_get(r->app->db, "hostname", &hostname) < 0
 	    || db_setting_get(r->app->db, "tls_status", &status) < 0) {
@@ -104,40 +63,19 @@ void settings_tls_get(struct req *r)
 	}
 	domain = c->acme_domain[0] ? c->acme_domain : hostname && *hostname ? hostname : NULL;
 	why[0] = '\0';
-	if (tls_path(certs, sizeof certs, c->data_dir, TLS_CERTS_DIR, NULL) == 0
-	    && tls_served_source(certs, source, sizeof source) == 0) {
-		fallback = strcmp(source, c->tls_mode) != 0;
-		snprintf(path, sizeof path, "%s/current/fullchain.pem", certs);
-	} else if (strcmp(c->tls_mode, "manual") == 0) {
-		if (!c->tls_cert_file[0])
-			snprintf(why, sizeof why, "tls.cert_file is not set");
-		snprintf(path, sizeof path, "%s", c->tls_cert_file);
-	} else if (acme && domain && !v_hostname(domain)) {
-		/* v_hostname: no '/' or "..", so the path stays in certs/acme */
-		snprintf(path, sizeof path, "%s/certs/acme/live/%s/fullchain.pem", c->data_dir, domain);
-	} else {
-		fallback = acme;        /* acme without a usable domain */
-		snprintf(path, sizeof path, "%s/certs/selfsigned.crt", c->data_dir);
+	tls_expected_pair(c->data_dir, c->tls_mode, c->tls_cert_file, c->tls_key_file, domain,
+			  path, key, sizeof path, source, NULL);
+	if (!path[0]) {
+		snprintf(why, sizeof why, "tls.cert_file is not set");
+	} else if ((err = tls_cert_info(path, &ci)) < 0) {
+		snprintf(why, sizeof why, "%s: %s", path,
+			 err == -EINVAL ? "no readable certificate" : strerror(-err));
 	}
-	if (!why[0]) {
-		err = tls_cert_info(path, &ci);
-		if (err == -ENOENT && acme && !fallback && !source[0]) {
-			fallback = true;
-			snprintf(path, sizeof path, "%s/certs/selfsigned.crt", c->data_dir);
-			err = tls_cert_info(path, &ci);
-		}
-		if (err < 0)
-			snprintf(why, sizeof why, "%s: %s", path,
-				 err == -EINVAL ? "no readable certificate" : strerror(-err));
-	}
-	if (why[0]) {
+	if (why[0])
 		log_warn("handler", "tls_cert_unreadable", json_pack("{s:s,s:s,s:s}", "mode", c->tls_mode,
 			 "error", why, "request_id", r->request_id));
-	} else {
-		snprintf(issuer, sizeof issuer, "%s", ci.issuer_cn);
-		if (!issuer[0])
-			issuer_org(path, issuer, sizeof issuer);
-	}
+	else
+		issuer = ci.issuer_cn[0] ? ci.issuer_cn : ci.issuer_o; /* a CA without CN */
 	if (status) {
 		last = json_loads(status, 0, NULL);
 		if (!json_is_object(last)) {
@@ -149,7 +87,7 @@ void settings_tls_get(struct req *r)
 	o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:b}", "mode", c->tls_mode, "domain", str_or_null(domain),
 		      "cert_expiry", why[0] ? json_null() : json_integer((json_int_t)ci.not_after),
 		      "issuer", why[0] ? json_null() : str_or_null(issuer),
-		      "last_test", last ? last : json_null(), "fallback", fallback);
+		      "last_test", last ? last : json_null(), "fallback", strcmp(source, c->tls_mode) != 0);
 	if (o && why[0])
 		json_object_set_new(o, "cert_error", str_or_null(why));
 	if (o && last && json_is_object(json_object_get(last, "warning")))

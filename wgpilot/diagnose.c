@@ -344,7 +344,7 @@ static void check_database(struct diag *d, const struct config *cfg, sqlite3 **o
 static void check_tls(struct diag *d, const struct config *cfg)
 {
 	char crt[PATH_MAX + 64], key[PATH_MAX + 64], fix[PATH_MAX + 192], when[32], certs[PATH_MAX];
-	char source[32] = "", domain[256] = "", *host = NULL;
+	char source[32], domain[256] = "", *host = NULL;
 	bool acme = strcmp(cfg->tls_mode, "acme") == 0, current = false;
 	struct tls_cert_info ci;
 	sqlite3 *db;
@@ -360,21 +360,9 @@ static void check_tls(struct diag *d, const struct config *cfg)
 		free(host);
 		db_close(db);
 	}
-	if (tls_path(certs, sizeof certs, cfg->data_dir, TLS_CERTS_DIR, NULL) == 0
-	    && tls_served_source(certs, source, sizeof source) == 0) {
-		current = true;
-		tls_path(crt, sizeof crt, cfg->data_dir, TLS_CUR_CRT, NULL);
-		tls_path(key, sizeof key, cfg->data_dir, TLS_CUR_KEY, NULL);
-	} else if (strcmp(cfg->tls_mode, "manual") == 0) {
-		snprintf(crt, sizeof crt, "%s", cfg->tls_cert_file);
-		snprintf(key, sizeof key, "%s", cfg->tls_key_file);
-	} else if (!acme || tls_path(crt, sizeof crt, cfg->data_dir, TLS_ACME_CRT, domain) < 0
-		   || tls_path(key, sizeof key, cfg->data_dir, TLS_ACME_KEY, domain) < 0
-		   || access(crt, F_OK) != 0) {
-		tls_path(crt, sizeof crt, cfg->data_dir, TLS_SELF_CRT, NULL);
-		tls_path(key, sizeof key, cfg->data_dir, TLS_SELF_KEY, NULL);
-		snprintf(source, sizeof source, "self-signed");
-	}
+	tls_expected_pair(cfg->data_dir, cfg->tls_mode, cfg->tls_cert_file, cfg->tls_key_file, domain,
+			  crt, key, sizeof crt, source, &current);
+	tls_path(certs, sizeof certs, cfg->data_dir, TLS_CERTS_DIR, NULL);
 	if ((err = tls_cert_info(crt, &ci)) < 0) {
 		add(d, FAIL, "tls", strcmp(cfg->tls_mode, "manual") != 0 ? "wgpilot tls apply (as root)"
 		    : "set tls.cert_file/tls.key_file to a readable certificate, then wgpilot tls apply",
@@ -396,7 +384,7 @@ static void check_tls(struct diag *d, const struct config *cfg)
 		add(d, WARN, "tls", "wgpilot tls apply (as root) retries the reload; check that nginx runs",
 		    "%s was switched to the %s certificate but nginx was not reloaded yet: it may "
 		    "still serve the previous one", crt, source);
-	else if (source[0] && strcmp(source, cfg->tls_mode) != 0)
+	else if (strcmp(source, cfg->tls_mode) != 0)
 		add(d, WARN, "tls", acme ? "check that port 80 reaches this host for the domain, then "
 		    "wgpilot tls apply (see certs/acme/logs)" : strcmp(cfg->tls_mode, "manual") == 0
 		    ? "fix tls.cert_file/tls.key_file, then wgpilot tls apply" : "wgpilot tls apply (as root)",

@@ -322,11 +322,11 @@ static int tls_load_key(const char *path, EVP_PKEY **out)
 	return rc;
 }
 
-/* The first CN of name as UTF-8 (control characters as '?', cut on a
+/* The first entry nid of name as UTF-8 (control characters as '?', cut on a
  * character boundary), or "". */
-static void tls_name_cn(const X509_NAME *name, char *out, size_t outsz)
+static void tls_name_entry(const X509_NAME *name, int nid, char *out, size_t outsz)
 {
-	int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	int idx = X509_NAME_get_index_by_NID(name, nid, -1);
 	const X509_NAME_ENTRY *e = idx >= 0 ? X509_NAME_get_entry(name, idx) : NULL;
 	unsigned char *utf8 = NULL;
 	int n = e ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
@@ -358,8 +358,9 @@ int tls_cert_info(const char *crt_path, struct tls_cert_info *out)
 		goto out;
 	}
 	out->not_after = timegm(&tm);
-	tls_name_cn(X509_get_issuer_name(x), out->issuer_cn, sizeof(out->issuer_cn));
-	tls_name_cn(X509_get_subject_name(x), out->subject_cn, sizeof(out->subject_cn));
+	tls_name_entry(X509_get_issuer_name(x), NID_commonName, out->issuer_cn, sizeof(out->issuer_cn));
+	tls_name_entry(X509_get_issuer_name(x), NID_organizationName, out->issuer_o, sizeof(out->issuer_o));
+	tls_name_entry(X509_get_subject_name(x), NID_commonName, out->subject_cn, sizeof(out->subject_cn));
 out:
 	X509_free(x);
 	if (rc < 0)
@@ -654,6 +655,33 @@ int tls_reload_done(const char *certs_dir)
 		return -errno;
 	tls_sync_dir(path);
 	return 0;
+}
+
+void tls_expected_pair(const char *data_dir, const char *mode, const char *cert_file,
+		       const char *key_file, const char *domain, char *crt, char *key, size_t pathsz,
+		       char source[32], bool *served)
+{
+	char certs[PATH_MAX];
+	bool current = tls_path(certs, sizeof certs, data_dir, TLS_CERTS_DIR, NULL) == 0
+		       && tls_served_source(certs, source, 32) == 0;
+
+	if (served)
+		*served = current;
+	if (current) {
+		tls_path(crt, pathsz, data_dir, TLS_CUR_CRT, NULL);
+		tls_path(key, pathsz, data_dir, TLS_CUR_KEY, NULL);
+	} else if (strcmp(mode, "manual") == 0) {
+		snprintf(crt, pathsz, "%s", cert_file);
+		snprintf(key, pathsz, "%s", key_file);
+		snprintf(source, 32, "manual");
+	} else if (strcmp(mode, "acme") == 0 && tls_path(crt, pathsz, data_dir, TLS_ACME_CRT, domain) == 0
+		   && tls_path(key, pathsz, data_dir, TLS_ACME_KEY, domain) == 0 && access(crt, F_OK) == 0) {
+		snprintf(source, 32, "acme");
+	} else {
+		tls_path(crt, pathsz, data_dir, TLS_SELF_CRT, NULL);
+		tls_path(key, pathsz, data_dir, TLS_SELF_KEY, NULL);
+		snprintf(source, 32, "self-signed");
+	}
 }
 
 int tls_served_source(const char *certs_dir, char *out, size_t outsz)

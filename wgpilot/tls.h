@@ -8,11 +8,14 @@
 #ifndef WGP_TLS_H
 #define WGP_TLS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 struct tls_cert_info {
 	time_t not_after;               /* unix time */
 	char issuer_cn[256];            /* UTF-8, "" when the name has no CN */
+	char issuer_o[256];             /* the issuer's first O, "" without one */
 	char subject_cn[256];
 };
 
@@ -106,5 +109,15 @@ int tls_trigger(const char *data_dir);
 /* The source word current records ("" and -ENOENT before the first
  * tls_serve). 0 or -errno. */
 int tls_served_source(const char *certs_dir, char *out, size_t outsz);
+
+/* The pair nginx serves, or will once `wgpilot tls apply` has run
+ * (operations.md §6): certs/current when it exists (*served, may be NULL, true; source
+ * its word); before that the pair mode names: manual cert_file/key_file
+ * (source "manual"; "" when unset), acme certs/acme/live/<domain>/ when
+ * that certificate exists (domain may be NULL), else the self-signed pair
+ * (source "self-signed"). crt and key have pathsz bytes each (truncated). */
+void tls_expected_pair(const char *data_dir, const char *mode, const char *cert_file,
+		       const char *key_file, const char *domain, char *crt, char *key, size_t pathsz,
+		       char source[32], bool *served);
 
 #endif
