@@ -35,38 +35,6 @@ static json_t *live_peers_of(json_t *ifaces, const char *iface)
 	return NULL;
 }
 
-/* The kernel peers of one status reply indexed by public key (a jansson
- * object is a hash table), so a list of n peers costs O(n), not O(n^2).
- * New reference; NULL when peers is NULL. */
-static json_t *live_index(json_t *peers)
-{
-	json_t *idx, *p;
-	size_t i;
-
-	if (!json_is_array(peers))
-		return NULL;
-	idx = json_object();
-	json_array_foreach(peers, i, p) {
-		const char *k = json_string_value(json_object_get(p, "public_key"));
-		if (k)
-			json_object_set(idx, k, p);
-	}
-	return idx;
-}
-
-static struct live live_lookup(json_t *idx, const char *public_key)
-{
-	struct live l = { 0 };
-	json_t *p = idx ? json_object_get(idx, public_key) : NULL;
-
-	if (p) {
-		l.last_handshake = json_integer_value(json_object_get(p, "last_handshake"));
-		l.rx = json_integer_value(json_object_get(p, "rx_bytes"));
-		l.tx = json_integer_value(json_object_get(p, "tx_bytes"));
-	}
-	return l;
-}
-
 static json_t *peer_json(const struct peer *p, struct live l)
 {
 	long long now = (long long)time(NULL);
@@ -232,18 +200,19 @@ int peer_load_peer(struct req *r, struct peer *p)
 	return found;
 }
 
-/* The live peers of network n indexed by public key (new reference), or
- * NULL when the network is disabled or its state unavailable: one status
- * call per request. */
-static json_t *live_of_network(struct req *r, const struct network *n)
+/* The live state of one peer of network n (zeros when the network is
+ * disabled, its state unavailable or the peer not in the kernel), from the
+ * same sorted index as the list: one status call per request. */
+static struct live live_of_peer(struct req *r, const struct network *n, const char *public_key)
 {
-	json_t *ifs, *idx;
+	struct live l = { 0 };
+	json_t *ifs;
 
-	if (!n->enabled || !(ifs = status_fetch(r, n->iface)))
-		return NULL;
-	idx = live_index(live_peers_of(ifs, n->iface));
-	json_decref(ifs);
-	return idx;
+	if (n->enabled && (ifs = status_fetch(r, n->iface))) {
+		l = live_find(live_sorted_of(ifs, n->iface), public_key);
+		json_decref(ifs);
+	}
+	return l;
 }
 
 /* GET /api/networks/{id}/peers[?limit=N&offset=M] — 200 array ordered by id;
@@ -361,14 +330,11 @@ void peers_get(struct req *r)
 {
 	struct network n;
 	struct peer p;
-	json_t *live;
 
 	if (peer_load_network(r, &n) != 1)
 		return;
 	if (peer_load_peer(r, &p) == 1) {
-		live = live_of_network(r, &n);
-		resp_json(r, 200, peer_json(&p, live_lookup(live, p.public_key)));
-		json_decref(live);
+		resp_json(r, 200, peer_json(&p, live_of_peer(r, &n, p.public_key)));
 		peer_free(&p);
 	}
 	network_free(&n);
@@ -729,7 +695,7 @@ void peers_update(struct req *r)
 	struct body b;
 	long long secs = 0, expires_at = 0;
 	char *split = NULL, res[40];
-	json_t *changes = NULL, *live;
+	json_t *changes = NULL;
 
 	if (peer_load_network(r, &n) != 1)
 		return;
@@ -771,9 +737,7 @@ void peers_update(struct req *r)
 		audit(r, "peer.updated", res, changes);
 		changes = NULL;
 	}
-	live = live_of_network(r, &n);
-	resp_json(r, 200, peer_json(&cur, live_lookup(live, cur.public_key)));
-	json_decref(live);
+	resp_json(r, 200, peer_json(&cur, live_of_peer(r, &n, cur.public_key)));
 out:
 	json_decref(changes);
 	free(split);
@@ -790,7 +754,6 @@ static void set_enabled(struct req *r, bool on)
 	struct network n;
 	struct peer p, cur;
 	char res[40];
-	json_t *live;
 
 	if (peer_load_network(r, &n) != 1)
 		return;
@@ -810,9 +773,7 @@ static void set_enabled(struct req *r, bool on)
 		audit(r, on ? "peer.enabled" : "peer.disabled", res, json_pack("{s:s,s:I}", "name",
 		      cur.name, "network_id", (json_int_t)n.id));
 	}
-	live = live_of_network(r, &n);
-	resp_json(r, 200, peer_json(&cur, live_lookup(live, cur.public_key)));
-	json_decref(live);
+	resp_json(r, 200, peer_json(&cur, live_of_peer(r, &n, cur.public_key)));
 out:
 	peer_free(&p);
 	network_free(&n);
